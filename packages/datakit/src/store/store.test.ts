@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store, isValidBranchName } from './store.js';
+
+const hasGit = (() => {
+  try {
+    execFileSync('git', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!hasGit) console.log('skipping git interop tests: git is not installed');
+
+const author = { name: 'Kitbox Test', email: 'test@kitbox.invalid', timestamp: 1_700_000_000 };
+const enc = new TextEncoder();
+
+let dir: string;
+let store: Store;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'datakit-store-'));
+  store = await Store.open({ gitdir: join(dir, 'repo.git') });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function commitFile(name: string, content: string, parents: string[]): Promise<string> {
+  const blob = await store.writeBlob(enc.encode(content));
+  const tree = await store.writeTree([{ mode: '100644', path: name, oid: blob, type: 'blob' }]);
+  return store.writeCommit({ tree, parents, message: `write ${name}\n`, author });
+}
+
+describe('Store', () => {
+  it('writes the same object ids git computes', async () => {
+    // `printf 'hello\n' | git hash-object --stdin`
+    expect(await store.writeBlob(enc.encode('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+  });
+
+  it('moves a branch only from the expected commit', async () => {
+    const c1 = await commitFile('a', '1\n', []);
+    await store.updateBranch('master', undefined, c1);
+    expect(await store.branchHead('master')).toBe(c1);
+
+    const c2 = await commitFile('a', '2\n', [c1]);
+    await expect(store.updateBranch('master', undefined, c2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await store.updateBranch('master', c1, c2);
+    await expect(store.updateBranch('master', c1, c2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await store.branchHead('master')).toBe(c2);
+  });
+
+  it('serializes concurrent writers: exactly one of N racing swaps wins', async () => {
+    const base = await commitFile('a', 'base\n', []);
+    await store.updateBranch('race', undefined, base);
+    const candidates = await Promise.all(Array.from({ length: 8 }, (_, i) => commitFile('a', `${i}\n`, [base])));
+    const results = await Promise.allSettled(candidates.map((c) => store.updateBranch('race', base, c)));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const head = await store.branchHead('race');
+    expect(candidates[results.findIndex((r) => r.status === 'fulfilled')]).toBe(head);
+  });
+
+  it('rejects invalid branch names and hashes', async () => {
+    for (const bad of ['', '.hidden', 'a..b', 'a/', '/a', 'a.lock', 'x y', 'a~1', 'a:b', '@', 'a//b', 'a\\b']) {
+      expect(isValidBranchName(bad), bad).toBe(false);
+    }
+    expect(isValidBranchName('feature/x-1')).toBe(true);
+    await expect(store.updateBranch('master', undefined, 'not-a-hash')).rejects.toMatchObject({ code: 'INVALID_HASH' });
+    await expect(store.branchHead('../x')).rejects.toMatchObject({ code: 'INVALID_BRANCH' });
+  });
+});
+
+describe.skipIf(!hasGit)('Store against git', () => {
+  it('writes a repository git fsck accepts and git log reads', async () => {
+    const c1 = await commitFile('readme', 'one\n', []);
+    const c2 = await commitFile('readme', 'two\n', [c1]);
+    await store.updateBranch('master', undefined, c1);
+    await store.updateBranch('master', c1, c2);
+    const gitdir = store.gitdir;
+    execFileSync('git', ['--git-dir', gitdir, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+    const log = execFileSync('git', ['--git-dir', gitdir, 'log', '--format=%H %s', 'master'], { encoding: 'utf8' });
+    expect(log.trim().split('\n')).toEqual([`${c2} write readme`, `${c1} write readme`]);
+    expect(execFileSync('git', ['--git-dir', gitdir, 'show', 'master:readme'], { encoding: 'utf8' })).toBe('two\n');
+  });
+
+  it('reads branches git packed and swaps them exactly', async () => {
+    const c1 = await commitFile('f', '1\n', []);
+    await store.updateBranch('packed', undefined, c1);
+    execFileSync('git', ['--git-dir', store.gitdir, 'pack-refs', '--all']);
+    expect(await store.branchHead('packed')).toBe(c1);
+    const c2 = await commitFile('f', '2\n', [c1]);
+    await expect(store.updateBranch('packed', undefined, c2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await store.updateBranch('packed', c1, c2);
+    expect(execFileSync('git', ['--git-dir', store.gitdir, 'rev-parse', 'packed'], { encoding: 'utf8' }).trim()).toBe(c2);
+  });
+});

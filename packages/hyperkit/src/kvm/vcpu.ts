@@ -1,0 +1,85 @@
+/**
+ * `Vcpu`: one virtual CPU of a `Vm`: its registers and its shared `struct kvm_run`.
+ * `run()` makes one KVM_RUN and returns the decoded exit; the loop that calls it (and
+ * `handleExit`) lives on the vCPU's own thread.
+ */
+import { close, ioctl, ioctlBuffer, MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from '../ffi/libc.js';
+import { decodeExit, type VcpuExit } from '../vcpu/exit.js';
+import {
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_RUN,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+} from './ioctls.js';
+import {
+  decodeRegs,
+  decodeSregs,
+  encodeRegs,
+  encodeSregs,
+  KVM_REGS_SIZE,
+  KVM_SREGS_SIZE,
+  type Regs,
+  type Sregs,
+} from './structs.js';
+
+export class Vcpu {
+  readonly id: number;
+  #fd: number;
+  readonly #run: Mapping;
+  readonly #runView: DataView;
+  readonly #scratch = new Uint8Array(KVM_SREGS_SIZE);
+
+  /** @internal Created by `Vm.createVcpu`. */
+  constructor(id: number, fd: number, mmapSize: number) {
+    this.id = id;
+    this.#fd = fd;
+    try {
+      this.#run = mmap(mmapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    } catch (err) {
+      close(fd);
+      throw err;
+    }
+    this.#runView = new DataView(this.#run.buffer);
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  getRegs(): Regs {
+    const buf = this.#scratch.subarray(0, KVM_REGS_SIZE);
+    ioctlBuffer(this.#fd, KVM_GET_REGS, buf, 'KVM_GET_REGS');
+    return decodeRegs(buf);
+  }
+
+  setRegs(regs: Regs): void {
+    ioctlBuffer(this.#fd, KVM_SET_REGS, encodeRegs(regs, this.#scratch.subarray(0, KVM_REGS_SIZE)), 'KVM_SET_REGS');
+  }
+
+  getSregs(): Sregs {
+    ioctlBuffer(this.#fd, KVM_GET_SREGS, this.#scratch, 'KVM_GET_SREGS');
+    return decodeSregs(this.#scratch);
+  }
+
+  setSregs(sregs: Sregs): void {
+    ioctlBuffer(this.#fd, KVM_SET_SREGS, encodeSregs(sregs, this.#scratch), 'KVM_SET_SREGS');
+  }
+
+  /**
+   * Runs the vCPU until its next exit. An `io-in`/`mmio-read` exit's `data` must be
+   * filled before the next call, which completes the guest's instruction.
+   */
+  run(): VcpuExit {
+    ioctl(this.#fd, KVM_RUN, 0, 'KVM_RUN');
+    return decodeExit(this.#runView);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#run.unmap();
+    const fd = this.#fd;
+    this.#fd = -1;
+    close(fd);
+  }
+}
