@@ -16,3 +16,4 @@ export { Bus, type BusDevice } from './devices/bus.js';
 export { decodeExit, type VcpuExit } from './vcpu/exit.js';
 export { handleExit, type Buses, type ExitAction } from './vcpu/handle.js';
 export { runProbeGuest, type ProbeResult } from './kvm/probe.js';
+export { VcpuThread } from './vcpu/thread.js';

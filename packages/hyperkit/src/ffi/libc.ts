@@ -26,6 +26,8 @@ interface Libc {
   open: (path: string, flags: number, mode: number) => number;
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
   munmap: (addr: unknown, len: number) => number;
+  pthreadSelf: () => number | bigint;
+  pthreadKill: (thread: number | bigint, sig: number) => number;
   close: (fd: number) => number;
   ioctlInt: (fd: number, request: number, arg: number | bigint) => number;
   ioctlPtr: (fd: number, request: number, arg: Uint8Array) => number;
@@ -47,6 +49,8 @@ function load(): Libc {
     close: lib.func('int close(int fd)') as (fd: number) => number,
     mmap: lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)') as Libc['mmap'],
     munmap: lib.func('int munmap(void *addr, size_t len)') as Libc['munmap'],
+    pthreadSelf: lib.func('uintptr_t pthread_self()') as Libc['pthreadSelf'],
+    pthreadKill: lib.func('int pthread_kill(uintptr_t thread, int sig)') as Libc['pthreadKill'],
     ioctlInt: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']) as Libc['ioctlInt'],
     ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as Libc['ioctlPtr'],
   };
@@ -123,4 +127,27 @@ export function mmap(length: number, prot: number, flags: number, fd = -1, offse
       check('munmap', c.munmap(ptr, length));
     },
   };
+}
+
+/**
+ * A view of `length` bytes at `address`, memory some other code mapped (a worker thread's
+ * kvm_run area): the caller guarantees the mapping outlives the view.
+ */
+export function viewAt(address: bigint, length: number): ArrayBuffer {
+  load();
+  const cell = new BigUint64Array([address]);
+  const ptr = koffi.decode(new Uint8Array(cell.buffer), 'void *');
+  return koffi.view(ptr, length);
+}
+
+/** pthread_self() of the calling thread, as a bigint. */
+export function pthreadSelf(): bigint {
+  return BigInt(load().pthreadSelf());
+}
+
+/** pthread_kill(3): deliver `sig` to one thread (to interrupt its blocking KVM_RUN). */
+export function pthreadKill(thread: bigint, sig: number): void {
+  const ret = load().pthreadKill(thread, sig);
+  // pthread_kill returns the error number instead of setting errno.
+  if (ret !== 0) throw new SyscallError('pthread_kill', ret, errnoName(ret));
 }

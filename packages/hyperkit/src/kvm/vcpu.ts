@@ -30,17 +30,28 @@ export class Vcpu {
   readonly #runView: DataView;
   readonly #scratch = new Uint8Array(KVM_SREGS_SIZE);
 
-  /** @internal Created by `Vm.createVcpu`. */
-  constructor(id: number, fd: number, mmapSize: number) {
+  /**
+   * @internal Created by `Vm.createVcpu` (which maps the run area) or by a vCPU thread
+   * (which maps it on its own thread and passes the mapping in).
+   */
+  constructor(id: number, fd: number, run: number | Mapping) {
     this.id = id;
     this.#fd = fd;
-    try {
-      this.#run = mmap(mmapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    } catch (err) {
-      close(fd);
-      throw err;
+    if (typeof run === 'number') {
+      try {
+        run = mmap(run, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      } catch (err) {
+        close(fd);
+        throw err;
+      }
     }
+    this.#run = run;
     this.#runView = new DataView(this.#run.buffer);
+  }
+
+  /** The shared `struct kvm_run`: exits are decoded from it with `decodeExit`. */
+  get runArea(): DataView {
+    return this.#runView;
   }
 
   get fd(): number {

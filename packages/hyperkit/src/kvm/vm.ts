@@ -107,6 +107,11 @@ export class Vm {
     return vcpu;
   }
 
+  /** @internal Takes ownership of a vCPU created on its own thread (see `VcpuThread`). */
+  adoptVcpu(vcpu: Vcpu): void {
+    this.#vcpus.push(vcpu);
+  }
+
   close(): void {
     if (this.#fd < 0) return;
     for (const v of this.#vcpus) v.close();

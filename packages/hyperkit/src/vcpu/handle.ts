@@ -13,6 +13,8 @@ export interface Buses {
 export type ExitAction =
   | { action: 'continue' }
   | { action: 'halt' }
+  /** Stopped from outside (`VcpuThread.stop()`), not by the guest. */
+  | { action: 'stopped' }
   | { action: 'shutdown' }
   | { action: 'system-event'; type: number }
   | { action: 'error'; message: string };
