@@ -17,3 +17,5 @@ export { decodeExit, type VcpuExit } from './vcpu/exit.js';
 export { handleExit, type Buses, type ExitAction } from './vcpu/handle.js';
 export { runProbeGuest, type ProbeResult } from './kvm/probe.js';
 export { VcpuThread } from './vcpu/thread.js';
+export { configureVcpu, type VcpuSetup } from './arch/x86_64/vcpu-setup.js';
+export { filterCpuid, type CpuidEntry, type CpuidOptions, type HideableFeature } from './arch/x86_64/cpuid.js';

@@ -23,6 +23,14 @@ export const KVM_SET_TSS_ADDR = io(KVMIO, 0x47);
 /** `_IOW(KVMIO, 0x48, __u64)` */
 export const KVM_SET_IDENTITY_MAP_ADDR = iow(KVMIO, 0x48, 8);
 export const KVM_CREATE_IRQCHIP = io(KVMIO, 0x60);
+/** `_IOW(KVMIO, 0x61, struct kvm_irq_level)`: irq[4] level[4] */
+export const KVM_IRQ_LINE = iow(KVMIO, 0x61, 8);
+/** `_IOW(KVMIO, 0x77, struct kvm_pit_config)`: flags[4] pad[60] */
+export const KVM_CREATE_PIT2 = iow(KVMIO, 0x77, 64);
+/** `_IOW(KVMIO, 0x76, struct kvm_irqfd)`: fd[4] gsi[4] flags[4] resamplefd[4] pad[16] */
+export const KVM_IRQFD = iow(KVMIO, 0x76, 32);
+/** `_IOW(KVMIO, 0x79, struct kvm_ioeventfd)`: datamatch[8] addr[8] len[4] fd[4] flags[4] pad[36] */
+export const KVM_IOEVENTFD = iow(KVMIO, 0x79, 64);
 
 // vCPU ioctls.
 export const KVM_RUN = io(KVMIO, 0x80);
@@ -32,6 +40,15 @@ export const KVM_SET_REGS = iow(KVMIO, 0x82, 144);
 /** `struct kvm_sregs` is 312 bytes on x86_64. */
 export const KVM_GET_SREGS = ior(KVMIO, 0x83, 312);
 export const KVM_SET_SREGS = iow(KVMIO, 0x84, 312);
+/** `_IOW(KVMIO, 0x89, struct kvm_msrs)`: nmsrs[4] pad[4] entries[] (index[4] reserved[4] data[8]) */
+export const KVM_SET_MSRS = iow(KVMIO, 0x89, 8);
+/** `struct kvm_fpu` is 416 bytes. */
+export const KVM_SET_FPU = iow(KVMIO, 0x8d, 416);
+/** `struct kvm_lapic_state` is the 1 KiB LAPIC register page. */
+export const KVM_GET_LAPIC = ior(KVMIO, 0x8e, 0x400);
+export const KVM_SET_LAPIC = iow(KVMIO, 0x8f, 0x400);
+/** `_IOW(KVMIO, 0x90, struct kvm_cpuid2)`: nent[4] padding[4] entries[] */
+export const KVM_SET_CPUID2 = iow(KVMIO, 0x90, 8);
 
 /** Linux has returned 12 since 2.6.22; anything else is not a KVM we speak to. */
 export const KVM_API_VERSION = 12;

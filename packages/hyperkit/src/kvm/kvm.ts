@@ -3,10 +3,13 @@
  */
 import { HyperkitError } from '../errors.js';
 import { close, ioctl, O_CLOEXEC, O_RDWR, open } from '../ffi/libc.js';
+import { CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, decodeCpuid2, type CpuidEntry } from '../arch/x86_64/cpuid.js';
+import { ioctlBuffer } from '../ffi/libc.js';
 import {
   KVM_API_VERSION,
   KVM_CHECK_EXTENSION,
   KVM_GET_API_VERSION,
+  KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_MMAP_SIZE,
   KvmCap,
 } from './ioctls.js';
@@ -63,6 +66,14 @@ export class Kvm {
   /** Size of the shared `struct kvm_run` area each vCPU fd maps. */
   vcpuMmapSize(): number {
     return ioctl(this.fd, KVM_GET_VCPU_MMAP_SIZE, 0, 'KVM_GET_VCPU_MMAP_SIZE');
+  }
+
+  /** The CPUID leaves KVM can present to a guest on this host (x86). */
+  supportedCpuid(): CpuidEntry[] {
+    const buf = new Uint8Array(8 + CPUID_MAX_ENTRIES * CPUID_ENTRY_SIZE);
+    new DataView(buf.buffer).setUint32(0, CPUID_MAX_ENTRIES, true);
+    ioctlBuffer(this.fd, KVM_GET_SUPPORTED_CPUID, buf, 'KVM_GET_SUPPORTED_CPUID');
+    return decodeCpuid2(buf);
   }
 
   /** Recommended and maximum vCPU counts (KVM_CAP_NR_VCPUS / KVM_CAP_MAX_VCPUS). */

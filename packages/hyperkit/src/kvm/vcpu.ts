@@ -3,9 +3,16 @@
  * `run()` makes one KVM_RUN and returns the decoded exit; the loop that calls it (and
  * `handleExit`) lives on the vCPU's own thread.
  */
+import { HyperkitError } from '../errors.js';
 import { close, ioctl, ioctlBuffer, MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from '../ffi/libc.js';
 import { decodeExit, type VcpuExit } from '../vcpu/exit.js';
+import { encodeCpuid2, type CpuidEntry } from '../arch/x86_64/cpuid.js';
 import {
+  KVM_GET_LAPIC,
+  KVM_SET_CPUID2,
+  KVM_SET_FPU,
+  KVM_SET_LAPIC,
+  KVM_SET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_RUN,
@@ -75,6 +82,47 @@ export class Vcpu {
 
   setSregs(sregs: Sregs): void {
     ioctlBuffer(this.#fd, KVM_SET_SREGS, encodeSregs(sregs, this.#scratch), 'KVM_SET_SREGS');
+  }
+
+  setCpuid(entries: readonly CpuidEntry[]): void {
+    ioctlBuffer(this.#fd, KVM_SET_CPUID2, encodeCpuid2(entries), 'KVM_SET_CPUID2');
+  }
+
+  /** Sets model-specific registers; every one must be accepted. */
+  setMsrs(msrs: ReadonlyArray<{ index: number; data: bigint }>): void {
+    const buf = new Uint8Array(8 + msrs.length * 16);
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(0, msrs.length, true);
+    msrs.forEach((m, i) => {
+      dv.setUint32(8 + i * 16, m.index, true);
+      dv.setBigUint64(8 + i * 16 + 8, m.data, true);
+    });
+    // KVM_SET_MSRS returns how many it set, stopping at the first it refuses.
+    const n = ioctlBuffer(this.#fd, KVM_SET_MSRS, buf, 'KVM_SET_MSRS');
+    if (n !== msrs.length) {
+      const bad = msrs[n];
+      throw new HyperkitError('MSR', `KVM refused MSR 0x${bad?.index.toString(16)} (${n} of ${msrs.length} set)`);
+    }
+  }
+
+  /** Sets the x87 control word and MXCSR; the rest of `struct kvm_fpu` is zero. */
+  setFpu({ fcw, mxcsr }: { fcw: number; mxcsr: number }): void {
+    const buf = new Uint8Array(416);
+    const dv = new DataView(buf.buffer);
+    dv.setUint16(128, fcw, true); // after fpr[8][16]
+    dv.setUint32(408, mxcsr, true); // after last_ip, last_dp and xmm[16][16]
+    ioctlBuffer(this.#fd, KVM_SET_FPU, buf, 'KVM_SET_FPU');
+  }
+
+  /** The LAPIC register page (needs an in-kernel irqchip). */
+  getLapic(): Uint8Array {
+    const buf = new Uint8Array(0x400);
+    ioctlBuffer(this.#fd, KVM_GET_LAPIC, buf, 'KVM_GET_LAPIC');
+    return buf;
+  }
+
+  setLapic(page: Uint8Array): void {
+    ioctlBuffer(this.#fd, KVM_SET_LAPIC, page, 'KVM_SET_LAPIC');
   }
 
   /**
