@@ -18,4 +18,7 @@ export { handleExit, type Buses, type ExitAction } from './vcpu/handle.js';
 export { runProbeGuest, type ProbeResult } from './kvm/probe.js';
 export { VcpuThread } from './vcpu/thread.js';
 export { configureVcpu, type VcpuSetup } from './arch/x86_64/vcpu-setup.js';
+export { createVm, VirtualMachine, type VmConfig, type VmExitReason } from './vm/machine.js';
+export { loadBzImage, parseSetupHeader, type LoadedKernel, type SetupHeader } from './loader/bzimage.js';
+export { Uart16550, type Uart16550Options } from './devices/legacy/uart16550.js';
 export { filterCpuid, type CpuidEntry, type CpuidOptions, type HideableFeature } from './arch/x86_64/cpuid.js';

@@ -19,6 +19,8 @@ import {
 import { GuestMemory } from '../memory/guest-memory.js';
 import {
   KVM_CREATE_IRQCHIP,
+  KVM_CREATE_PIT2,
+  KVM_IRQ_LINE,
   KVM_CREATE_VCPU,
   KVM_CREATE_VM,
   KVM_SET_TSS_ADDR,
@@ -98,6 +100,26 @@ export class Vm {
   /** In-kernel PIC, IOAPIC and per-vCPU LAPICs. */
   createIrqchip(): void {
     ioctl(this.fd, KVM_CREATE_IRQCHIP, 0, 'KVM_CREATE_IRQCHIP');
+  }
+
+  /** The in-kernel i8254 PIT (after `createIrqchip`). */
+  createPit2(): void {
+    ioctlBuffer(this.fd, KVM_CREATE_PIT2, new Uint8Array(64), 'KVM_CREATE_PIT2');
+  }
+
+  /** Drives interrupt line `irq` of the in-kernel PIC/IOAPIC. */
+  setIrqLine(irq: number, level: boolean): void {
+    const buf = new Uint8Array(8);
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(0, irq, true);
+    dv.setUint32(4, level ? 1 : 0, true);
+    ioctlBuffer(this.fd, KVM_IRQ_LINE, buf, 'KVM_IRQ_LINE');
+  }
+
+  /** An edge on `irq`: raise, then lower (ISA devices such as the UART). */
+  pulseIrq(irq: number): void {
+    this.setIrqLine(irq, true);
+    this.setIrqLine(irq, false);
   }
 
   createVcpu(id = this.#vcpus.length): Vcpu {

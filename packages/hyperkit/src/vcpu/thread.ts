@@ -86,7 +86,8 @@ export class VcpuThread {
     if (this.#started) throw new HyperkitError('VCPU_STARTED', `vCPU ${this.vcpu.id} was already started`);
     this.#started = true;
     this.#done = this.#loop(buses);
-    Atomics.store(this.#box, Slot.STATE, State.RESUME);
+    // Only from READY: a thread stopped before it started has moved on to DONE.
+    Atomics.compareExchange(this.#box, Slot.STATE, State.READY, State.RESUME);
     Atomics.notify(this.#box, Slot.STATE);
     return this.#done;
   }
@@ -98,15 +99,14 @@ export class VcpuThread {
       const state = Atomics.load(box, Slot.STATE);
       if (state === State.EXIT) {
         const action = Atomics.load(box, Slot.STOP) ? { action: 'stopped' as const } : handleExit(decodeExit(this.vcpu.runArea), buses);
+        if (action.action !== 'continue') Atomics.store(box, Slot.STOP, 1);
+        // EXIT -> RESUME is the main thread's move alone; the thread only leaves EXIT after it.
+        Atomics.compareExchange(box, Slot.STATE, State.EXIT, State.RESUME);
+        Atomics.notify(box, Slot.STATE);
         if (action.action !== 'continue') {
-          Atomics.store(box, Slot.STOP, 1);
-          Atomics.store(box, Slot.STATE, State.RESUME);
-          Atomics.notify(box, Slot.STATE);
           await exitDone;
           return action;
         }
-        Atomics.store(box, Slot.STATE, State.RESUME);
-        Atomics.notify(box, Slot.STATE);
         continue;
       }
       if (state === State.DONE) {
@@ -129,12 +129,14 @@ export class VcpuThread {
     // it sees one of them.
     this.vcpu.runArea.setUint8(RUN_IMMEDIATE_EXIT, 1);
     const state = Atomics.load(this.#box, Slot.STATE);
-    if (state === State.READY || state === State.EXIT) {
+    if (state === State.READY) {
+      // Never started: let the thread run into the stop flag.
       Atomics.store(this.#box, Slot.STATE, State.RESUME);
       Atomics.notify(this.#box, Slot.STATE);
     } else if (state === State.RUNNING || state === State.RESUME) {
       pthreadKill(this.#tid, KICK_SIGNAL_NUMBER);
     }
+    // In EXIT the main loop owns the vCPU: it sees the stop flag when it hands it back.
   }
 
   /** Stops the thread (if running) and waits for it to end. The vCPU closes with its Vm. */

@@ -1,0 +1,230 @@
+/**
+ * `createVm`: the library's front door. Boots a Linux bzImage directly (no firmware) on
+ * KVM with the devices a minimal guest needs, one worker thread per vCPU.
+ *
+ * Devices today: COM1 (16550 UART, IRQ 4) and the i8042 reset line, with the in-kernel
+ * PIC/IOAPIC/LAPIC and PIT. The guest stops the VM by resetting (`reboot=k`, or
+ * `panic=-1` on a panic) or by a triple fault.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { type HideableFeature } from '../arch/x86_64/cpuid.js';
+import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START } from '../arch/x86_64/layout.js';
+import { configureVcpu } from '../arch/x86_64/vcpu-setup.js';
+import { Bus } from '../devices/bus.js';
+import { I8042 } from '../devices/legacy/i8042.js';
+import { Uart16550 } from '../devices/legacy/uart16550.js';
+import { HyperkitError } from '../errors.js';
+import { Kvm } from '../kvm/kvm.js';
+import { Vm } from '../kvm/vm.js';
+import { loadBzImage } from '../loader/bzimage.js';
+import type { ExitAction } from '../vcpu/handle.js';
+import { VcpuThread } from '../vcpu/thread.js';
+
+export interface VmConfig {
+  /** Guest RAM in MiB (16 .. 1 TiB). */
+  memoryMiB: number;
+  /** vCPUs; only 1 until the MP table lands (Linux would not find the others). */
+  cpus?: number;
+  /** A bzImage, as bytes or a path. */
+  kernel: Uint8Array | string;
+  initrd?: Uint8Array | string;
+  cmdline?: string;
+  /** Receives what the guest writes to COM1. */
+  serial?: (data: Uint8Array) => void;
+  /** CPU features the guest must not see (e.g. `xsave` where the host cannot run them). */
+  hideCpuFeatures?: readonly HideableFeature[];
+  kvmPath?: string;
+}
+
+export type VmExitReason =
+  | { reason: 'reset' }
+  | { reason: 'shutdown' }
+  | { reason: 'stopped' }
+  | { reason: 'error'; message: string };
+
+const COM1_PORT = 0x3f8;
+const COM1_IRQ = 4;
+
+async function bytes(src: Uint8Array | string): Promise<Uint8Array> {
+  return typeof src === 'string' ? new Uint8Array(await readFile(src)) : src;
+}
+
+/** Batches the UART's byte-at-a-time output into chunks, flushed once per event-loop turn. */
+function batcher(sink: (data: Uint8Array) => void): { push: (d: Uint8Array) => void; flush: () => void } {
+  const buf = new Uint8Array(16384);
+  let len = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (len === 0) return;
+    sink(buf.slice(0, len));
+    len = 0;
+  };
+  return {
+    push(d) {
+      if (len + d.length > buf.length) flush();
+      buf.set(d, len);
+      len += d.length;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
+export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
+  readonly #kvm: Kvm;
+  readonly #vm: Vm;
+  readonly #threads: VcpuThread[];
+  readonly #buses: { pio: Bus; mmio: Bus };
+  readonly #uart: Uart16550;
+  readonly #flushSerial: () => void;
+  #requested: VmExitReason | undefined;
+  #done: Promise<VmExitReason> | undefined;
+
+  private constructor(kvm: Kvm, vm: Vm, threads: VcpuThread[], buses: { pio: Bus; mmio: Bus }, uart: Uart16550, flush: () => void) {
+    super();
+    this.#kvm = kvm;
+    this.#vm = vm;
+    this.#threads = threads;
+    this.#buses = buses;
+    this.#uart = uart;
+    this.#flushSerial = flush;
+  }
+
+  /** @internal use `createVm` */
+  static async create(config: VmConfig): Promise<VirtualMachine> {
+    const cpus = config.cpus ?? 1;
+    if (!Number.isInteger(config.memoryMiB) || config.memoryMiB < 16 || config.memoryMiB > 1 << 20) {
+      throw new HyperkitError('CONFIG', `memoryMiB must be a whole number from 16 to 1048576, got ${config.memoryMiB}`);
+    }
+    if (cpus !== 1) throw new HyperkitError('CONFIG', `cpus must be 1 until the MP table lands, got ${cpus}`);
+    const [image, initrd] = await Promise.all([bytes(config.kernel), config.initrd ? bytes(config.initrd) : undefined]);
+
+    const kvm = Kvm.open(config.kvmPath === undefined ? {} : { path: config.kvmPath });
+    let vm: Vm | undefined;
+    try {
+      vm = Vm.create(kvm);
+      vm.setTssAddr(KVM_TSS_START);
+      vm.createIrqchip();
+      vm.createPit2();
+      const ram = config.memoryMiB * 1024 * 1024;
+      const low = Math.min(ram, MMIO_GAP_START);
+      const regions = [{ gpa: 0, size: low }];
+      if (ram > low) regions.push({ gpa: MMIO_GAP_END, size: ram - low });
+      const mem = vm.addMemory(regions);
+      const kernel = loadBzImage(mem, { image, cmdline: config.cmdline ?? 'console=ttyS0', ...(initrd ? { initrd } : {}) });
+
+      const out = batcher(config.serial ?? (() => {}));
+      const theVm = vm;
+      const uart = new Uart16550({ output: out.push, onInterrupt: () => theVm.pulseIrq(COM1_IRQ) });
+      const pio = new Bus('pio');
+      pio.insert(COM1_PORT, 8, uart, 'com1');
+      // The i8042 is wired before the machine object exists; the reset reaches it through here.
+      const reset = { to: undefined as VirtualMachine | undefined };
+      pio.insert(0x60, 5, new I8042({ onReset: () => reset.to?.requestExit({ reason: 'reset' }) }), 'i8042');
+      const buses = { pio, mmio: new Bus('mmio') };
+
+      const threads: VcpuThread[] = [];
+      for (let id = 0; id < cpus; id++) {
+        const t = await VcpuThread.spawn(vm, id, kvm.vcpuMmapSize());
+        threads.push(t);
+        configureVcpu(kvm, t.vcpu, mem, {
+          vcpuId: id,
+          vcpuCount: cpus,
+          entry: kernel.entry,
+          irqchip: true,
+          ...(config.hideCpuFeatures ? { hideCpuFeatures: config.hideCpuFeatures } : {}),
+        });
+      }
+      reset.to = new VirtualMachine(kvm, vm, threads, buses, uart, out.flush);
+      return reset.to;
+    } catch (err) {
+      vm?.close();
+      kvm.close();
+      throw err;
+    }
+  }
+
+  /** Starts the vCPUs; resolves at once. `wait()` tells how the VM ended. */
+  start(): void {
+    if (this.#done) throw new HyperkitError('STARTED', 'the VM was already started');
+    this.#done = this.#run();
+  }
+
+  async #run(): Promise<VmExitReason> {
+    const results = await Promise.all(
+      this.#threads.map((t) =>
+        t.start(this.#buses).then((a) => {
+          if (a.action !== 'stopped') this.requestExit(toReason(a));
+          return a;
+        }),
+      ),
+    );
+    this.#flushSerial();
+    const reason = this.#requested ?? toReason(results[0] ?? { action: 'stopped' });
+    this.#vm.close();
+    this.#kvm.close();
+    this.emit('exit', reason);
+    return reason;
+  }
+
+  /** @internal devices and vCPUs end the VM through here */
+  requestExit(reason: VmExitReason): void {
+    if (this.#requested) return;
+    this.#requested = reason;
+    for (const t of this.#threads) t.stop();
+  }
+
+  /** Sends bytes to COM1's input; returns how many were taken. */
+  serialInput(data: Uint8Array): number {
+    return this.#uart.input(data);
+  }
+
+  wait(): Promise<VmExitReason> {
+    if (!this.#done) throw new HyperkitError('NOT_STARTED', 'the VM has not been started');
+    return this.#done;
+  }
+
+  /** Stops the VM from outside and waits for it to end. */
+  async stop(): Promise<VmExitReason> {
+    this.requestExit({ reason: 'stopped' });
+    if (!this.#done) {
+      for (const t of this.#threads) await t.close();
+      this.#vm.close();
+      this.#kvm.close();
+      return { reason: 'stopped' };
+    }
+    return this.#done;
+  }
+}
+
+function toReason(a: ExitAction): VmExitReason {
+  switch (a.action) {
+    case 'shutdown':
+      return { reason: 'shutdown' };
+    case 'error':
+      return { reason: 'error', message: a.message };
+    case 'halt':
+    case 'stopped':
+    case 'continue':
+    case 'system-event':
+      return { reason: 'stopped' };
+  }
+}
+
+/**
+ * Creates a VM ready to boot `kernel`.
+ *
+ * @example
+ * const vm = await createVm({ memoryMiB: 512, kernel: 'vmlinuz', initrd: 'initrd.img',
+ *   cmdline: 'console=ttyS0 reboot=k panic=-1', serial: (d) => process.stdout.write(d) });
+ * vm.start();
+ * console.log(await vm.wait()); // { reason: 'reset' } after the guest reboots
+ */
+export function createVm(config: VmConfig): Promise<VirtualMachine> {
+  return VirtualMachine.create(config);
+}
