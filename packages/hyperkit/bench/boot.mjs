@@ -1,0 +1,43 @@
+// Boots a Linux kernel with hyperkit and reports how long each stage took.
+//   node bench/boot.mjs --kernel VMLINUZ --initrd INITRD [--memory MIB] [--cmdline "..."]
+// The guest's /init is expected to print KITBOX-GUEST-UP and reset (tools/nested/guest-init).
+// Prints the guest's serial output, then one JSON line: {"initMs":..., "totalMs":..., "exit":...}.
+import { parseArgs } from 'node:util';
+import { createVm } from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    memory: { type: 'string', default: '256' },
+    cmdline: { type: 'string', default: 'console=ttyS0 reboot=k panic=-1 loglevel=4' },
+    timeout: { type: 'string', default: '120' },
+  },
+});
+if (!values.kernel || !values.initrd) {
+  console.error('usage: node bench/boot.mjs --kernel VMLINUZ --initrd INITRD [--memory MIB] [--cmdline ...]');
+  process.exit(2);
+}
+const t0 = performance.now();
+let initMs;
+let text = '';
+const vm = await createVm({
+  memoryMiB: Number(values.memory),
+  kernel: values.kernel,
+  initrd: values.initrd,
+  cmdline: values.cmdline,
+  serial: (d) => {
+    process.stdout.write(d);
+    text += Buffer.from(d).toString('latin1');
+    if (initMs === undefined && text.includes('KITBOX-GUEST-UP')) initMs = performance.now() - t0;
+  },
+});
+const createdMs = performance.now() - t0;
+vm.start();
+const timer = setTimeout(() => vm.stop(), Number(values.timeout) * 1000);
+const exit = await vm.wait();
+clearTimeout(timer);
+const totalMs = performance.now() - t0;
+const rss = process.memoryUsage().rss;
+console.log(`\n${JSON.stringify({ createdMs: Math.round(createdMs), initMs: initMs && Math.round(initMs), totalMs: Math.round(totalMs), exit, rssMiB: Math.round(rss / 2 ** 20) })}`);
+process.exit(exit.reason === 'reset' && initMs !== undefined ? 0 : 1);
