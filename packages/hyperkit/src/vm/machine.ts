@@ -2,7 +2,7 @@
  * `createVm`: the library's front door. Boots a Linux bzImage directly (no firmware) on
  * KVM with the devices a minimal guest needs, one worker thread per vCPU.
  *
- * Devices today: COM1 (16550 UART, IRQ 4) and the i8042 reset line, with the in-kernel
+ * Devices today: COM1 (16550 UART, IRQ 4), the CMOS RTC and the i8042 (with its reset line), with the in-kernel
  * PIC/IOAPIC/LAPIC and PIT. The guest stops the VM by resetting (`reboot=k`, or
  * `panic=-1` on a panic) or by a triple fault.
  */
@@ -12,6 +12,7 @@ import { type HideableFeature } from '../arch/x86_64/cpuid.js';
 import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START } from '../arch/x86_64/layout.js';
 import { configureVcpu } from '../arch/x86_64/vcpu-setup.js';
 import { Bus } from '../devices/bus.js';
+import { Cmos } from '../devices/legacy/cmos.js';
 import { I8042 } from '../devices/legacy/i8042.js';
 import { Uart16550 } from '../devices/legacy/uart16550.js';
 import { HyperkitError } from '../errors.js';
@@ -126,6 +127,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       // The i8042 is wired before the machine object exists; the reset reaches it through here.
       const reset = { to: undefined as VirtualMachine | undefined };
       pio.insert(0x60, 5, new I8042({ onReset: () => reset.to?.requestExit({ reason: 'reset' }) }), 'i8042');
+      pio.insert(0x70, 2, new Cmos(), 'cmos');
       const buses = { pio, mmio: new Bus('mmio') };
 
       const threads: VcpuThread[] = [];
