@@ -92,6 +92,17 @@ try {
     });
   }
 
+  // 4b. Every other subpath the exports map declares (e.g. @kitbox/vpnkit/testing) loads.
+  for (const [name, p] of Object.entries(projects)) {
+    const pkg = JSON.parse(readFileSync(join(root, p.dir, 'package.json'), 'utf8'));
+    for (const sub of Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && k !== './package.json')) {
+      const spec = `${p.pkg}${sub.slice(1)}`;
+      check(`${name}: import '${spec}' from plain Node`, () =>
+        run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(spec)}); if (!Object.keys(m).length) throw new Error('no exports'); console.log(Object.keys(m).length + ' exports');`], { cwd: app }).trim(),
+      );
+    }
+  }
+
   // 5. TypeScript against the shipped types: every runtime export has a type.
   check('typecheck a TypeScript consumer against the shipped types', () => {
     const lines = [];

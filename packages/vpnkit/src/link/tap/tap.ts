@@ -1,0 +1,200 @@
+/**
+ * A Linux TAP link (Documentation/networking/tuntap.rst).
+ *
+ *   "3.2 Frame format: If flag IFF_NO_PI is not set each frame format is:
+ *      Flags [2 bytes]  Proto [2 bytes]  Raw protocol(IP, IPv6, etc) frame."
+ *   "  /* Flags: IFF_TUN   - TUN device (no Ethernet headers)
+ *       *        IFF_TAP   - TAP device
+ *       *        IFF_NO_PI - Do not provide packet information
+ *       * /
+ *      ifr.ifr_flags = flags;
+ *      if( *dev )
+ *         strncpy(ifr.ifr_name, dev, IFNAMSIZ);
+ *      if( (err = ioctl(fd, TUNSETIFF, (void *) &ifr)) < 0 ){"
+ *
+ * With IFF_TAP | IFF_NO_PI each read(2) returns one whole Ethernet frame and
+ * each write(2) injects one.  The fd is opened O_NONBLOCK; koffi's
+ * `node.poll` (a libuv uv_poll_t on the fd) wakes the event loop when it
+ * is readable, so an idle TAP costs no CPU and no thread-pool slot, and we
+ * read until EAGAIN.  Writes to a TAP never block for long (the kernel
+ * queues or drops); EAGAIN is a counted drop.
+ *
+ * This folder is the only one in vpnkit that uses koffi (CONVENTIONS.md #3).
+ */
+
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import koffi from 'koffi';
+import { FrameQueue } from '../../switch/frame-queue.js';
+import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js';
+
+/** `_IOW('T', 202, int)` from linux/if_tun.h. */
+export const TUNSETIFF = 0x400454ca;
+export const IFF_TAP = 0x0002;
+export const IFF_NO_PI = 0x1000;
+/** sizeof(struct ifreq) on Linux: 16-byte name + a 24-byte union. */
+export const IFREQ_SIZE = 40;
+export const IFNAMSIZ = 16;
+/** Linux's O_CLOEXEC (Node's fs.constants does not export it; libuv sets it anyway). */
+const O_CLOEXEC = 0o2000000;
+
+type IoctlPtr = (fd: number, request: number, arg: Uint8Array) => number;
+let ioctlPtr: IoctlPtr | undefined;
+
+function ioctl(): IoctlPtr {
+  if (ioctlPtr !== undefined) return ioctlPtr;
+  if (process.platform !== 'linux') throw new Error(`TAP links need Linux; this is ${process.platform}`);
+  const lib = koffi.load('libc.so.6');
+  // Fixed prototype instead of the variadic one: the pointer travels in a register either way.
+  ioctlPtr = lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as IoctlPtr;
+  return ioctlPtr;
+}
+
+/** Build the `struct ifreq` for TUNSETIFF (exported for tests). */
+export function encodeIfreq(name: string, flags: number): Uint8Array {
+  const req = new Uint8Array(IFREQ_SIZE);
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length >= IFNAMSIZ) throw new RangeError(`interface name "${name}" is longer than ${IFNAMSIZ - 1} bytes`);
+  req.set(bytes, 0); // NUL-terminated: the rest of the 16 bytes stays zero
+  // ifr_flags is a native-endian short at offset 16; every Linux target we run on is little-endian.
+  req[16] = flags & 0xff;
+  req[17] = (flags >> 8) & 0xff;
+  return req;
+}
+
+export function decodeIfreqName(req: Uint8Array): string {
+  const end = req.subarray(0, IFNAMSIZ).indexOf(0);
+  return new TextDecoder().decode(req.subarray(0, end === -1 ? IFNAMSIZ : end));
+}
+
+export interface TapOptions {
+  /** Interface name, or a template like 'tap%d' (default: the kernel picks tapN). */
+  readonly name?: string;
+  /** Largest frame read or written (default 65535 + 14; a TAP has no MTU of its own here). */
+  readonly maxFrameSize?: number;
+  /** Inbound frames queued before drops (default 1024). */
+  readonly queueCapacity?: number;
+  /** Frames read per readable wake-up before yielding to the loop (default 256). */
+  readonly readBurst?: number;
+}
+
+interface PollHandle {
+  stop(): void;
+  close(): void;
+}
+
+export class TapLink implements Link {
+  readonly name: string;
+  readonly maxFrameSize: number;
+  private fd: number;
+  private readonly inbox: FrameQueue;
+  private readonly poller: PollHandle;
+  private readonly buf: Buffer;
+  private readonly burst: number;
+  private readonly s: LinkStats = emptyLinkStats();
+  private isClosed = false;
+  /** read(2) errors other than EAGAIN (e.g. EIO once the interface is deleted). */
+  readErrors = 0;
+
+  private constructor(fd: number, name: string, opts: TapOptions) {
+    this.fd = fd;
+    this.name = name;
+    this.maxFrameSize = opts.maxFrameSize ?? 65535 + 14;
+    this.inbox = new FrameQueue(opts.queueCapacity ?? 1024);
+    this.burst = opts.readBurst ?? 256;
+    this.buf = Buffer.allocUnsafe(this.maxFrameSize + 1);
+    // koffi 3.3.4 calls back with (status, events), not the single `PollEvents`
+    // its index.d.ts declares (src/koffi/src/uv.cc OnPoll); read both shapes.
+    const onPoll = (...args: unknown[]): void => {
+      const status = typeof args[0] === 'number' ? args[0] : 0;
+      if (status < 0) {
+        this.readErrors++;
+        return;
+      }
+      this.drainReadable();
+    };
+    this.poller = koffi.node.poll(fd, { readable: true }, onPoll as unknown as (ev: unknown) => void);
+  }
+
+  /** Create (or attach to) a TAP interface.  Needs CAP_NET_ADMIN. */
+  static open(opts: TapOptions = {}): TapLink {
+    const fd = openSync('/dev/net/tun', constants.O_RDWR | constants.O_NONBLOCK | O_CLOEXEC);
+    try {
+      const req = encodeIfreq(opts.name ?? 'tap%d', IFF_TAP | IFF_NO_PI);
+      if (ioctl()(fd, TUNSETIFF, req) < 0) {
+        const errno = koffi.errno();
+        throw new Error(`TUNSETIFF failed: errno ${errno}`);
+      }
+      return new TapLink(fd, decodeIfreqName(req), opts);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  private drainReadable(): void {
+    for (let i = 0; i < this.burst && !this.isClosed; i++) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.readErrors++;
+        return;
+      }
+      if (n <= 0) return;
+      if (n > this.maxFrameSize) {
+        this.s.rxDropped++;
+        continue;
+      }
+      const frame = new Uint8Array(n);
+      frame.set(this.buf.subarray(0, n));
+      if (this.inbox.push(frame)) {
+        this.s.rxFrames++;
+        this.s.rxBytes += n;
+      } else {
+        this.s.rxDropped++;
+      }
+    }
+    // Burst exhausted with data left: uv_poll is level-triggered, so we are called again.
+  }
+
+  frames(): AsyncIterableIterator<Uint8Array> {
+    return this.inbox;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.isClosed || frame.length > this.maxFrameSize || frame.length < 14) {
+      this.s.txDropped++;
+      return false;
+    }
+    try {
+      writeSync(this.fd, frame);
+    } catch {
+      this.s.txDropped++; // EAGAIN (queue full) or EIO (interface down/gone)
+      return false;
+    }
+    this.s.txFrames++;
+    this.s.txBytes += frame.length;
+    return true;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  close(): Promise<void> {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.poller.stop();
+      this.poller.close();
+      closeSync(this.fd);
+      this.fd = -1;
+      this.inbox.end();
+    }
+    return Promise.resolve();
+  }
+
+  stats(): LinkStats {
+    return { ...this.s };
+  }
+}

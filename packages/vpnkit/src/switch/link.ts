@@ -1,0 +1,41 @@
+/**
+ * The `Link` interface: one Ethernet port of the switch.
+ *
+ * A link is an async source of frames (`frames()`), a non-blocking
+ * `send(frame)` with backpressure, `close()` and counters.  Every queue is
+ * bounded: a frame that does not fit is dropped and counted, never
+ * buffered without limit (a guest, or a slow peer, must not be able to
+ * grow our memory).  IEEE 802.3 Clause 3: frames carry no FCS here.
+ */
+
+export interface LinkStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Received frames dropped: inbound queue full, oversized, or malformed framing. */
+  rxDropped: number;
+  /** Frames `send` refused: outbound queue full, oversized, or link closed. */
+  txDropped: number;
+}
+
+export interface Link {
+  /** For logs and stats. */
+  readonly name: string;
+  /** Largest frame (Ethernet header + payload) this link carries. */
+  readonly maxFrameSize: number;
+  /** Frames from the peer, until the link closes.  Iterate it once. */
+  frames(): AsyncIterableIterator<Uint8Array>;
+  /**
+   * Queue a frame for the peer.  Returns false when it was dropped (queue
+   * full, too large, or closed).  The frame may be retained: do not reuse it.
+   */
+  send(frame: Uint8Array): boolean;
+  close(): Promise<void>;
+  readonly closed: boolean;
+  stats(): LinkStats;
+}
+
+export function emptyLinkStats(): LinkStats {
+  return { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxDropped: 0, txDropped: 0 };
+}
