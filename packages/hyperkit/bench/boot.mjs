@@ -10,7 +10,9 @@ const { values } = parseArgs({
     kernel: { type: 'string' },
     initrd: { type: 'string' },
     memory: { type: 'string', default: '256' },
-    cmdline: { type: 'string', default: 'console=ttyS0 reboot=k panic=-1 loglevel=4' },
+    // tsc=reliable, no_timer_check and lpj skip calibration loops that cost thousands of VM
+    // exits (15 s instead of 43 s to /init in the nested sandbox); pci=off: no PCI bus yet.
+    cmdline: { type: 'string', default: 'console=ttyS0 reboot=k panic=-1 loglevel=4 pci=off tsc=reliable no_timer_check lpj=1000000' },
     timeout: { type: 'string', default: '120' },
   },
 });

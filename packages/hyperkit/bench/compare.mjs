@@ -1,0 +1,60 @@
+// Runs where a real KVM exists (the nested sandbox: see bench/run.mjs): boots the same
+// kernel and initramfs with hyperkit and with QEMU (-M microvm -accel kvm), each to the
+// guest's KITBOX-GUEST-UP marker, and prints a table with ratios (above 1: hyperkit ahead).
+//   node bench/compare.mjs --kernel VMLINUZ --initrd INITRD [--runs N]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: { kernel: { type: 'string' }, initrd: { type: 'string' }, runs: { type: 'string', default: '3' } },
+});
+const cmdline = 'console=ttyS0 reboot=k panic=-1 loglevel=4 pci=off tsc=reliable no_timer_check lpj=1000000';
+const here = new URL('.', import.meta.url).pathname;
+
+/**
+ * Runs a VMM until the guest prints its marker; resolves with the ms that took and the
+ * VMM's peak RSS (VmHWM) at that moment, then kills it (QEMU's microvm has no i8042, so
+ * its guest cannot reset it; stopping both at the marker keeps the comparison fair).
+ */
+function timed(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let text = '';
+    let result;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (d) => {
+      text += d.toString('latin1');
+      if (result === undefined && text.includes('KITBOX-GUEST-UP')) {
+        const initMs = performance.now() - t0;
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        result = { initMs, rssKiB: Number(hwm) };
+        child.kill('SIGKILL');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      if (result === undefined) reject(new Error(`${cmd}: no marker\n${text.slice(-2000)}`));
+      else resolve(result);
+    });
+  });
+}
+
+const rows = { hyperkit: [], qemu: [] };
+for (let i = 0; i < Number(values.runs); i++) {
+  rows.hyperkit.push(await timed(process.execPath, [`${here}boot.mjs`, '--kernel', values.kernel, '--initrd', values.initrd, '--cmdline', cmdline]));
+  rows.qemu.push(await timed('qemu-system-x86_64', [
+    '-M', 'microvm', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config',
+    '-nographic', '-no-reboot', '-serial', 'stdio', '-kernel', values.kernel, '-initrd', values.initrd, '-append', `${cmdline} earlyprintk=ttyS0`,
+  ]));
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const h = { init: median(rows.hyperkit.map((r) => r.initMs)), rss: median(rows.hyperkit.map((r) => r.rssKiB)) };
+const q = { init: median(rows.qemu.map((r) => r.initMs)), rss: median(rows.qemu.map((r) => r.rssKiB)) };
+console.log(`| figure (median of ${values.runs}) | hyperkit | QEMU microvm | QEMU / hyperkit |`);
+console.log('| --- | ---: | ---: | ---: |');
+console.log(`| start to guest /init (ms) | ${h.init.toFixed(0)} | ${q.init.toFixed(0)} | ${(q.init / h.init).toFixed(2)} |`);
+console.log(`| VMM peak RSS at /init, 256 MiB guest (MiB) | ${(h.rss / 1024).toFixed(0)} | ${(q.rss / 1024).toFixed(0)} | ${(q.rss / h.rss).toFixed(2)} |`);
