@@ -23,11 +23,18 @@ describe.skipIf(!qemu || !isRoot || !built)('Linux on hyperkit, on real (nested)
       const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 480_000 });
       const kernel = (await sh('bash', ['tools/kernel/fetch'])).stdout.trim();
       const initrd = (await sh('bash', ['tools/nested/initramfs', 'guest', 'tools/nested/guest-init'])).stdout.trim();
-      const { stdout } = await sh('bash', [
-        'tools/nested/run', '--timeout', '450', '--',
-        'node', 'packages/hyperkit/bench/boot.mjs', '--kernel', `${kernel}/vmlinuz`, '--initrd', initrd, '--timeout', '400',
-      ]);
-      expect(stdout).toMatch(/KITBOX-GUEST-UP kernel=6\.\S+ cpus=1/);
+      let stdout: string;
+      try {
+        ({ stdout } = await sh('bash', [
+          'tools/nested/run', '--timeout', '450', '--',
+          'node', 'packages/hyperkit/bench/boot.mjs', '--kernel', `${kernel}/vmlinuz`, '--initrd', initrd, '--timeout', '400',
+        ]));
+      } catch (err) {
+        // Keep what the VM printed: it says why.
+        const e = err as { stdout?: string; stderr?: string; message: string };
+        stdout = `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}`;
+      }
+      expect(stdout, stdout.slice(-3000)).toMatch(/KITBOX-GUEST-UP kernel=6\.\S+ cpus=1/);
       const summary = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{"createdMs"')).at(-1) ?? '{}');
       expect(summary.exit).toEqual({ reason: 'reset' });
       console.log(`nested boot: created in ${summary.createdMs} ms, /init after ${summary.initMs} ms, reset after ${summary.totalMs} ms, VMM RSS ${summary.rssMiB} MiB`);
