@@ -10,6 +10,7 @@ const { values } = parseArgs({
     kernel: { type: 'string' },
     initrd: { type: 'string' },
     memory: { type: 'string', default: '256' },
+    cpus: { type: 'string', default: '1' },
     // tsc=reliable, no_timer_check and lpj skip calibration loops that cost thousands of VM
     // exits (15 s instead of 43 s to /init in the nested sandbox); pci=off: no PCI bus yet.
     cmdline: { type: 'string', default: 'console=ttyS0 reboot=k panic=-1 loglevel=4 pci=off tsc=reliable no_timer_check lpj=1000000' },
@@ -17,7 +18,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.kernel || !values.initrd) {
-  console.error('usage: node bench/boot.mjs --kernel VMLINUZ --initrd INITRD [--memory MIB] [--cmdline ...]');
+  console.error('usage: node bench/boot.mjs --kernel VMLINUZ --initrd INITRD [--memory MIB] [--cpus N] [--cmdline ...]');
   process.exit(2);
 }
 const t0 = performance.now();
@@ -25,6 +26,7 @@ let initMs;
 let text = '';
 const vm = await createVm({
   memoryMiB: Number(values.memory),
+  cpus: Number(values.cpus),
   kernel: values.kernel,
   initrd: values.initrd,
   cmdline: values.cmdline,

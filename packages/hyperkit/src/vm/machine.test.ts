@@ -29,7 +29,7 @@ function bzImage(code: number[]): Uint8Array {
 describe('createVm configuration', () => {
   it('refuses bad memory sizes and kernels before touching KVM', async () => {
     await expect(createVm({ memoryMiB: 1, kernel: new Uint8Array(0) })).rejects.toThrow(/memoryMiB/);
-    await expect(createVm({ memoryMiB: 64, cpus: 2, kernel: new Uint8Array(0) })).rejects.toThrow(/cpus must be 1/);
+    await expect(createVm({ memoryMiB: 64, cpus: 0, kernel: new Uint8Array(0) })).rejects.toThrow(/cpus must be a whole number from 1 to 254/);
     await expect(createVm({ memoryMiB: 64, kernel: '/nonexistent/vmlinuz' })).rejects.toThrow(/ENOENT/);
   });
 });

@@ -2,6 +2,9 @@
  * `createVm`: the library's front door. Boots a Linux bzImage directly (no firmware) on
  * KVM with the devices a minimal guest needs, one worker thread per vCPU.
  *
+ * SMP: an MP table (in the EBDA) lists the vCPUs and the I/O APIC; the application
+ * processors wait in KVM for the INIT/SIPI Linux sends them.
+ *
  * Devices today: COM1 (16550 UART, IRQ 4), the CMOS RTC and the i8042 (with its reset line), with the in-kernel
  * PIC/IOAPIC/LAPIC and PIT. The guest stops the VM by resetting (`reboot=k`, or
  * `panic=-1` on a panic) or by a triple fault.
@@ -10,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type HideableFeature } from '../arch/x86_64/cpuid.js';
 import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START } from '../arch/x86_64/layout.js';
+import { MPTABLE_MAX_CPUS, writeMptable } from '../arch/x86_64/mptable.js';
 import { configureVcpu } from '../arch/x86_64/vcpu-setup.js';
 import { Bus } from '../devices/bus.js';
 import { Cmos } from '../devices/legacy/cmos.js';
@@ -25,7 +29,7 @@ import { VcpuThread } from '../vcpu/thread.js';
 export interface VmConfig {
   /** Guest RAM in MiB (16 .. 1 TiB). */
   memoryMiB: number;
-  /** vCPUs; only 1 until the MP table lands (Linux would not find the others). */
+  /** vCPUs (1 .. 254, and no more than KVM allows); each runs on its own thread. */
   cpus?: number;
   /** A bzImage, as bytes or a path. */
   kernel: Uint8Array | string;
@@ -102,12 +106,16 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
     if (!Number.isInteger(config.memoryMiB) || config.memoryMiB < 16 || config.memoryMiB > 1 << 20) {
       throw new HyperkitError('CONFIG', `memoryMiB must be a whole number from 16 to 1048576, got ${config.memoryMiB}`);
     }
-    if (cpus !== 1) throw new HyperkitError('CONFIG', `cpus must be 1 until the MP table lands, got ${cpus}`);
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > MPTABLE_MAX_CPUS) {
+      throw new HyperkitError('CONFIG', `cpus must be a whole number from 1 to ${MPTABLE_MAX_CPUS}, got ${cpus}`);
+    }
     const [image, initrd] = await Promise.all([bytes(config.kernel), config.initrd ? bytes(config.initrd) : undefined]);
 
     const kvm = Kvm.open(config.kvmPath === undefined ? {} : { path: config.kvmPath });
     let vm: Vm | undefined;
     try {
+      const { max } = kvm.vcpuLimits();
+      if (cpus > max) throw new HyperkitError('CONFIG', `cpus is ${cpus}, but this KVM allows ${max}`);
       vm = Vm.create(kvm);
       vm.setTssAddr(KVM_TSS_START);
       vm.createIrqchip();
@@ -117,6 +125,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const regions = [{ gpa: 0, size: low }];
       if (ram > low) regions.push({ gpa: MMIO_GAP_END, size: ram - low });
       const mem = vm.addMemory(regions);
+      writeMptable(mem, cpus);
       const kernel = loadBzImage(mem, { image, cmdline: config.cmdline ?? 'console=ttyS0', ...(initrd ? { initrd } : {}) });
 
       const out = batcher(config.serial ?? (() => {}));

@@ -18,7 +18,7 @@ if (!qemu || !isRoot) console.log('skipping the nested boot test: it needs qemu-
 
 describe.skipIf(!qemu || !isRoot || !built)('Linux on hyperkit, on real (nested) KVM', () => {
   it(
-    "boots Debian's kernel with an initramfs to /init, which resets the VM",
+    "boots Debian's kernel on 2 vCPUs with an initramfs to /init, which resets the VM",
     async () => {
       const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 480_000 });
       const kernel = (await sh('bash', ['tools/kernel/fetch'])).stdout.trim();
@@ -27,14 +27,14 @@ describe.skipIf(!qemu || !isRoot || !built)('Linux on hyperkit, on real (nested)
       try {
         ({ stdout } = await sh('bash', [
           'tools/nested/run', '--timeout', '450', '--',
-          'node', 'packages/hyperkit/bench/boot.mjs', '--kernel', `${kernel}/vmlinuz`, '--initrd', initrd, '--timeout', '400',
+          'node', 'packages/hyperkit/bench/boot.mjs', '--kernel', `${kernel}/vmlinuz`, '--initrd', initrd, '--cpus', '2', '--timeout', '400',
         ]));
       } catch (err) {
         // Keep what the VM printed: it says why.
         const e = err as { stdout?: string; stderr?: string; message: string };
         stdout = `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}`;
       }
-      expect(stdout, stdout.slice(-3000)).toMatch(/KITBOX-GUEST-UP kernel=6\.\S+ cpus=1/);
+      expect(stdout, stdout.slice(-3000)).toMatch(/KITBOX-GUEST-UP kernel=6\.\S+ cpus=2/);
       const summary = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{"createdMs"')).at(-1) ?? '{}');
       expect(summary.exit).toEqual({ reason: 'reset' });
       console.log(`nested boot: created in ${summary.createdMs} ms, /init after ${summary.initMs} ms, reset after ${summary.totalMs} ms, VMM RSS ${summary.rssMiB} MiB`);
