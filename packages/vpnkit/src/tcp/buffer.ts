@@ -1,0 +1,110 @@
+/**
+ * A fixed-capacity byte ring buffer: the send and receive buffers of a
+ * connection (RFC 9293 §3.3.1, "Send Sequence Space" / "Receive Sequence
+ * Space").
+ *
+ *   "The receive window ... represents the sequence numbers the local
+ *   (receiving) TCP endpoint is willing to receive."
+ *
+ * The receive side also stores out-of-order data directly in the
+ * unallocated space after the queued bytes (`writeUnallocated`), so the
+ * memory a connection uses never exceeds the two capacities it was given.
+ */
+
+export class RingBuffer {
+  private readonly storage: Uint8Array;
+  private head = 0;
+  private len = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`ring buffer capacity ${capacity}`);
+    this.storage = new Uint8Array(capacity);
+  }
+
+  /** Bytes queued. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Bytes that can still be queued. */
+  get free(): number {
+    return this.capacity - this.len;
+  }
+
+  get isEmpty(): boolean {
+    return this.len === 0;
+  }
+
+  get isFull(): boolean {
+    return this.len === this.capacity;
+  }
+
+  /** Append as much of `data` as fits; returns the number of bytes taken. */
+  enqueue(data: Uint8Array): number {
+    const n = Math.min(data.length, this.free);
+    this.writeAt(this.len, data.subarray(0, n));
+    this.len += n;
+    return n;
+  }
+
+  /**
+   * Write `data` at `offset` bytes past the end of the queued data without
+   * queuing it (for out-of-order reassembly).  Returns the bytes written
+   * (clipped to the free space).
+   */
+  writeUnallocated(offset: number, data: Uint8Array): number {
+    if (offset < 0 || offset >= this.free) return 0;
+    const n = Math.min(data.length, this.free - offset);
+    this.writeAt(this.len + offset, data.subarray(0, n));
+    return n;
+  }
+
+  /** Mark `n` bytes already written by `writeUnallocated` at offset 0 as queued. */
+  enqueueUnallocated(n: number): void {
+    if (n < 0 || n > this.free) throw new RangeError(`enqueueUnallocated(${n}) with ${this.free} free`);
+    this.len += n;
+  }
+
+  /** Copy out up to `max` bytes starting `offset` bytes into the queued data. */
+  peek(offset: number, max: number): Uint8Array {
+    const start = Math.max(0, offset);
+    const n = Math.max(0, Math.min(max, this.len - start));
+    const out = new Uint8Array(n);
+    if (n === 0) return out;
+    const from = (this.head + start) % this.capacity;
+    const first = Math.min(n, this.capacity - from);
+    out.set(this.storage.subarray(from, from + first), 0);
+    if (first < n) out.set(this.storage.subarray(0, n - first), first);
+    return out;
+  }
+
+  /** Drop up to `n` bytes from the front; returns the number dropped. */
+  consume(n: number): number {
+    const k = Math.max(0, Math.min(n, this.len));
+    this.head = (this.head + k) % this.capacity;
+    this.len -= k;
+    if (this.len === 0) this.head = 0;
+    return k;
+  }
+
+  /** Copy out and remove up to `max` bytes. */
+  dequeue(max: number): Uint8Array {
+    const out = this.peek(0, max);
+    this.consume(out.length);
+    return out;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.len = 0;
+  }
+
+  /** Write at a logical position (0 = head), wrapping. */
+  private writeAt(pos: number, data: Uint8Array): void {
+    if (data.length === 0) return;
+    const at = (this.head + pos) % this.capacity;
+    const first = Math.min(data.length, this.capacity - at);
+    this.storage.set(data.subarray(0, first), at);
+    if (first < data.length) this.storage.set(data.subarray(first), 0);
+  }
+}
