@@ -1,0 +1,94 @@
+/**
+ * `kitbox start|stop|status|logs`: the command-line side of the daemon. `start` launches
+ * `kitbox daemon` in the background and waits until dockerd in the VM answers (or the
+ * daemon fails, saying why); `stop` asks the daemon to shut the VM down cleanly.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KitboxPaths } from './paths.js';
+import { isAlive, readState, type DaemonState } from './state.js';
+
+function running(paths: KitboxPaths): DaemonState | undefined {
+  const s = readState(paths.stateFile);
+  return s && isAlive(s.pid) && s.status !== 'stopped' && s.status !== 'failed' ? s : undefined;
+}
+
+function tail(file: string, n: number): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').split('\n').slice(-n - 1).join('\n');
+}
+
+export async function start(paths: KitboxPaths, { image, cli, timeoutMs = 300_000 }: { image: string; cli: string; timeoutMs?: number }): Promise<number> {
+  const current = running(paths);
+  if (current) {
+    console.log(`kitbox is already ${current.status} (daemon pid ${current.pid})`);
+    return 0;
+  }
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  const out = openSync(paths.daemonLog, 'a', 0o600);
+  const child = spawn(process.execPath, [cli, 'daemon', '--image', image], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  child.unref();
+  const t0 = performance.now();
+  console.log(`kitbox: started the daemon (pid ${child.pid}); booting the VM...`);
+  while (performance.now() - t0 < timeoutMs) {
+    await sleep(250);
+    const s = readState(paths.stateFile);
+    if (!s || s.pid !== child.pid) continue;
+    if (s.status === 'running') {
+      console.log(`kitbox: running (${s.driver}, ${s.accel}): dockerd answered ${s.startSeconds} s after start (${s.dockerReadySeconds} s after the kernel started); VM address ${s.guestIp ?? 'unknown'}`);
+      return 0;
+    }
+    if (s.status === 'failed' || !isAlive(s.pid)) {
+      console.error(`kitbox: the VM did not start: ${s.message ?? 'the daemon exited'}\n--- last console lines (${paths.consoleLog}):\n${tail(paths.consoleLog, 20)}`);
+      return 1;
+    }
+  }
+  console.error(`kitbox: dockerd did not answer within ${timeoutMs / 1000} s; see ${paths.consoleLog}`);
+  return 1;
+}
+
+export function status(paths: KitboxPaths): number {
+  const s = readState(paths.stateFile);
+  if (!s) {
+    console.log('kitbox: never started');
+    return 3;
+  }
+  const alive = isAlive(s.pid);
+  const shown = alive || s.status === 'stopped' || s.status === 'failed' ? s.status : 'stopped (the daemon is gone)';
+  console.log(`status:  ${shown}`);
+  if (alive) console.log(`daemon:  pid ${s.pid}, ${s.driver ?? '?'} (${s.accel ?? '?'}), since ${s.startedAt}`);
+  if (s.guestIp) console.log(`vm:      ${s.guestIp}`);
+  if (s.dockerReadySeconds !== undefined) console.log(`docker:  answered ${s.startSeconds} s after start`);
+  if (s.message) console.log(`note:    ${s.message}`);
+  return alive && s.status === 'running' ? 0 : 3;
+}
+
+export async function stop(paths: KitboxPaths, { timeoutMs = 60_000 }: { timeoutMs?: number } = {}): Promise<number> {
+  const s = running(paths);
+  if (!s) {
+    console.log('kitbox: not running');
+    return 0;
+  }
+  process.kill(s.pid, 'SIGTERM');
+  const t0 = performance.now();
+  while (isAlive(s.pid)) {
+    if (performance.now() - t0 > timeoutMs) {
+      console.error(`kitbox: the daemon (pid ${s.pid}) did not stop within ${timeoutMs / 1000} s`);
+      return 1;
+    }
+    await sleep(200);
+  }
+  console.log(`kitbox: stopped (${readState(paths.stateFile)?.message ?? 'done'})`);
+  return 0;
+}
+
+export function logs(paths: KitboxPaths, lines = 100): number {
+  const text = tail(paths.consoleLog, lines);
+  if (!text) {
+    console.log(`kitbox: no console log yet (${paths.consoleLog})`);
+    return 0;
+  }
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  return 0;
+}
