@@ -10,15 +10,29 @@ describe('@kitbox/p9p public API', () => {
       .map(([k]) => k)
       .sort();
     expect(functions).toEqual([
+      'AbortError',
+      'Channel',
+      'ChannelError',
       'EncodeError',
+      'Fid',
+      'File',
+      'FrameReader',
+      'MemoryFs',
       'P9Error',
       'ProtocolError',
+      'RemoteError',
+      'Session',
+      'clientAccepts',
+      'createReadStream',
+      'createWriteStream',
       'decode',
       'decodeDirents',
       'decodeStat',
       'decodeStats',
+      'dial',
       'direntLength',
       'dontTouchStat',
+      'duplexPair',
       'encode',
       'encodeDirentInto',
       'encodeDirents',
@@ -26,10 +40,17 @@ describe('@kitbox/p9p public API', () => {
       'encodeStat',
       'encodeStatInto',
       'encodedLength',
+      'errnoName',
+      'errnoNumber',
+      'formatDialString',
+      'listen',
+      'parseDialString',
+      'serve',
+      'serverVersion',
       'splitStats',
       'statLength',
     ]);
-    for (const internal of ['Reader', 'Writer', 'fromHex', 'toHex', 'FCALL_TYPES', 'classic', 'dotl']) {
+    for (const internal of ['Reader', 'Writer', 'fromHex', 'toHex', 'FCALL_TYPES', 'classic', 'dotl', 'Mux', 'TagPool', 'FidPool', 'FidTable', 'dispatch']) {
       expect(p9p).not.toHaveProperty(internal);
     }
   });
