@@ -1,0 +1,488 @@
+/*
+ * A 9P client session: negotiation, attach, and the file helpers.
+ *
+ * version(5): "size[4] Tversion tag[2] msize[4] version[s]" (tag NOTAG).
+ * attach(5):  "size[4] Tattach tag[2] fid[4] afid[4] uname[s] aname[s]
+ *              (.u, .L: n_uname[4])  size[4] Rattach tag[2] qid[13]"
+ * walk(5):    "size[4] Twalk tag[2] fid[4] newfid[4] nwname[2] nwname*(wname[s])
+ *              size[4] Rwalk tag[2] nwqid[2] nwqid*(wqid[13])"
+ *   "If the first element cannot be walked for any reason, Rerror is
+ *   returned. Otherwise, the walk will return an Rwalk message containing
+ *   nwqid qids ... if nwqid is less than nwname ... newfid ... is not
+ *   affected." "To simplify the implementation of the servers, a maximum of
+ *   sixteen name elements or qids may be packed in a single message."
+ * diod protocol.md: Tlopen, Tlcreate, Tgetattr, Tsetattr, Treaddir, Tmkdir,
+ *   Trenameat, Tsymlink, Treadlink, Tstatfs.
+ *
+ * Walks of more than sixteen names are sent as several Twalks; a partial
+ * walk fails with ENOENT and leaves no fid behind.
+ */
+import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
+import {
+  NOFID,
+  NONUNAME,
+  OREAD,
+  ORDWR,
+  OTRUNC,
+  OWRITE,
+  DMDIR,
+  P9_DOTL_CREATE,
+  P9_DOTL_RDONLY,
+  P9_DOTL_TRUNC,
+  P9_DOTL_WRONLY,
+  P9_GETATTR_ALL,
+} from '../codec/constants.js';
+import { P9Error } from '../codec/errors.js';
+import type { Dialect, Dirent, Qid } from '../codec/types.js';
+import { ERRNO } from '../channel/errno.js';
+import { RemoteError } from '../channel/errors.js';
+import { clientAccepts } from '../channel/version.js';
+import type { Attr, SetAttr, Statfs } from './attr.js';
+import { setattrFields } from './attr.js';
+import { Fid } from './fid.js';
+import { FidPool } from './fids.js';
+import { File } from './file.js';
+import { Mux } from './mux.js';
+import type { ReplyTo, Request } from './mux.js';
+import { splitParent, splitPath, walkChunks } from './path.js';
+
+export interface ConnectOptions {
+  /** The connection: a socket from dial(), or one end of duplexPair(). */
+  stream: Duplex;
+  /** msize to ask for (default 131072); the server may lower it. */
+  msize?: number;
+  /** Dialect to ask for (default '9P2000.L'); a lesser one the server answers is accepted. */
+  version?: Dialect;
+  /** User name to attach as (default: this process's user). */
+  uname?: string;
+  /** Tree to attach to (default ''). */
+  aname?: string;
+  /** Numeric uid for 9P2000.u/.L (default: this process's uid). */
+  nUname?: number;
+  /** Requests in flight at once (default 256). */
+  maxTags?: number;
+  /** Fids held at once (default 4096). */
+  maxFids?: number;
+  signal?: AbortSignal;
+}
+
+/** Options every helper takes. */
+export interface PathOptions {
+  /** '/'-separated, relative to the attach root. */
+  path: string;
+  signal?: AbortSignal;
+}
+
+function defaultUser(): { uname: string; nUname: number } {
+  try {
+    const u = userInfo();
+    return { uname: u.username, nUname: u.uid >= 0 ? u.uid : NONUNAME };
+  } catch {
+    return { uname: 'nobody', nUname: NONUNAME };
+  }
+}
+
+/** Linux open flags to a 9P2000 Topen mode. */
+function classicMode(flags: number): number {
+  const acc = flags & 3;
+  const mode = acc === P9_DOTL_WRONLY ? OWRITE : acc === 2 ? ORDWR : OREAD;
+  return mode | ((flags & P9_DOTL_TRUNC) !== 0 ? OTRUNC : 0);
+}
+
+export class Session {
+  private readonly fids: FidPool;
+  /** The attach point's fid. */
+  readonly root: Fid;
+
+  private constructor(
+    private readonly mux: Mux,
+    maxFids: number,
+    rootFid: number,
+    readonly rootQid: Qid,
+  ) {
+    this.fids = new FidPool(maxFids);
+    this.fids.acquire(); // rootFid is 0, the first number lent
+    this.root = new Fid(this, rootFid, rootQid);
+  }
+
+  /**
+   * Negotiates the version and attaches.
+   *
+   * @example
+   *   const session = await Session.connect({ stream: await dial({ address: 'tcp!127.0.0.1!564' }), msize: 65536 });
+   *   await session.writeFile({ path: 'hello.txt', data: new TextEncoder().encode('hi') });
+   *   await session.close();
+   */
+  static async connect(opts: ConnectOptions): Promise<Session> {
+    const asked = { msize: opts.msize ?? 131072, version: opts.version ?? '9P2000.L' };
+    const mux = new Mux({ stream: opts.stream, msize: asked.msize, maxTags: opts.maxTags ?? 256 });
+    const onAbort = (): void => mux.close();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const reply = await mux.version(asked.msize, asked.version);
+      const { msize, dialect } = clientAccepts({ asked, reply });
+      mux.channel.maxSize = msize;
+      mux.dialect = dialect;
+      const user = defaultUser();
+      const r = await mux.call({
+        type: 'Tattach',
+        fid: 0,
+        afid: NOFID,
+        uname: opts.uname ?? user.uname,
+        aname: opts.aname ?? '',
+        nUname: opts.nUname ?? user.nUname,
+      });
+      return new Session(mux, opts.maxFids ?? 4096, 0, r.qid);
+    } catch (e) {
+      mux.close();
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  get msize(): number {
+    return this.mux.msize;
+  }
+
+  get dialect(): Dialect {
+    return this.mux.dialect;
+  }
+
+  /** Requests awaiting a reply. */
+  get inFlight(): number {
+    return this.mux.inFlight;
+  }
+
+  /** Fids held (the root included). */
+  get fidsInUse(): number {
+    return this.fids.inUse;
+  }
+
+  /** Resolves when the connection closes, with the reason. */
+  get closed(): Promise<Error> {
+    return this.mux.channel.closed;
+  }
+
+  /**
+   * Sends one request and resolves with its reply (low level). Rlerror and
+   * Rerror reject with RemoteError; aborting `signal` sends Tflush.
+   *
+   * @example
+   *   const r = await session.rpc({ type: 'Tgetattr', fid: session.root.fid, requestMask: P9_GETATTR_ALL });
+   */
+  rpc<M extends Request>(msg: M, opts: { signal?: AbortSignal } = {}): Promise<ReplyTo<M>> {
+    return this.mux.call(msg, opts);
+  }
+
+  /** @internal Called by Fid when its number is free again. */
+  releaseFid(fid: number): void {
+    this.fids.release(fid);
+  }
+
+  /**
+   * Walks `path` from `from` (default the root) to a new fid. More than 16
+   * names take several Twalks. Throws RemoteError ENOENT on a partial walk,
+   * with no fid left behind.
+   *
+   * @example
+   *   const fid = await session.walk({ path: 'etc/hostname' });
+   *   await fid.clunk();
+   */
+  async walk(opts: PathOptions & { from?: Fid }): Promise<Fid> {
+    return this.walkNames(splitPath(opts.path), opts.from ?? this.root, opts.signal);
+  }
+
+  private async walkNames(names: string[], from: Fid, signal?: AbortSignal): Promise<Fid> {
+    const newfid = this.fids.acquire();
+    const chunks = names.length === 0 ? [[]] : walkChunks(names);
+    let created = false;
+    let qid: Qid | undefined = names.length === 0 ? from.qid : undefined;
+    try {
+      for (const [i, wnames] of chunks.entries()) {
+        const r = await this.rpc({ type: 'Twalk', fid: i === 0 ? from.fid : newfid, newfid, wnames }, { signal });
+        if (r.wqids.length !== wnames.length) {
+          if (r.wqids.length > wnames.length) throw new P9Error('EPROTO', 'Rwalk has more qids than names');
+          const at = i * 16 + r.wqids.length;
+          throw new RemoteError(ERRNO.ENOENT, `ENOENT: cannot walk to ${JSON.stringify(names[at])} (${names.slice(0, at + 1).join('/')})`);
+        }
+        created = true;
+        qid = r.wqids[r.wqids.length - 1] ?? qid;
+      }
+    } catch (e) {
+      const f = new Fid(this, newfid, undefined);
+      if (created) await f.clunk().catch(() => {});
+      else f.forget();
+      throw e;
+    }
+    return new Fid(this, newfid, qid);
+  }
+
+  /** Runs `fn` on a fid walked to `path`, clunking it afterwards. */
+  private async withFid<T>(path: string | string[], signal: AbortSignal | undefined, fn: (f: Fid) => Promise<T>): Promise<T> {
+    const f = await this.walkNames(typeof path === 'string' ? splitPath(path) : path, this.root, signal);
+    try {
+      return await fn(f);
+    } finally {
+      await f.clunk().catch(() => {});
+    }
+  }
+
+  /**
+   * Opens a file. `flags` are Linux open flags (P9_DOTL_*; default read only).
+   *
+   * @example
+   *   const file = await session.open({ path: 'log', flags: P9_DOTL_RDONLY });
+   *   const head = await file.read({ offset: 0, count: 100 });
+   *   await file.close();
+   */
+  async open(opts: PathOptions & { flags?: number }): Promise<File> {
+    const f = await this.walk(opts);
+    try {
+      return await this.openFid(f, opts.flags ?? P9_DOTL_RDONLY, opts.signal);
+    } catch (e) {
+      await f.clunk().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async openFid(f: Fid, flags: number, signal?: AbortSignal): Promise<File> {
+    if (this.dialect === '9P2000.L') {
+      const r = await this.rpc({ type: 'Tlopen', fid: f.fid, flags }, { signal });
+      return new File(f, r.qid, r.iounit);
+    }
+    const r = await this.rpc({ type: 'Topen', fid: f.fid, mode: classicMode(flags) }, { signal });
+    return new File(f, r.qid, r.iounit);
+  }
+
+  /**
+   * Creates and opens a file (Tlcreate; 9P2000/.u: Tcreate).
+   *
+   * @example
+   *   const file = await session.create({ path: 'out.bin', mode: 0o644 });
+   */
+  async create(opts: PathOptions & { flags?: number; mode?: number; gid?: number }): Promise<File> {
+    const { dir, name } = splitParent(opts.path);
+    const f = await this.walkNames(dir, this.root, opts.signal);
+    try {
+      const flags = opts.flags ?? P9_DOTL_WRONLY;
+      const mode = opts.mode ?? 0o644;
+      if (this.dialect === '9P2000.L') {
+        const r = await this.rpc(
+          { type: 'Tlcreate', fid: f.fid, name, flags: flags | P9_DOTL_CREATE, mode, gid: opts.gid ?? NONUNAME },
+          { signal: opts.signal },
+        );
+        return new File(f, r.qid, r.iounit);
+      }
+      const r = await this.rpc(
+        { type: 'Tcreate', fid: f.fid, name, perm: mode & 0o777, mode: classicMode(flags), extension: '' },
+        { signal: opts.signal },
+      );
+      return new File(f, r.qid, r.iounit);
+    } catch (e) {
+      await f.clunk().catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Attributes of `path` (Tgetattr with every field asked for).
+   *
+   * @example
+   *   const { size, mode } = await session.stat({ path: 'a.txt' });
+   */
+  async stat(opts: PathOptions & { mask?: bigint }): Promise<Attr> {
+    this.needDotL('stat');
+    return this.withFid(opts.path, opts.signal, async (f) => {
+      const { type: _t, tag: _g, ...attr } = await this.rpc(
+        { type: 'Tgetattr', fid: f.fid, requestMask: opts.mask ?? P9_GETATTR_ALL },
+        { signal: opts.signal },
+      );
+      return attr;
+    });
+  }
+
+  /**
+   * Changes attributes: chmod (`mode`), chown (`uid`, `gid`), truncate (`size`), times.
+   *
+   * @example
+   *   await session.setattr({ path: 'a.txt', mode: 0o600, size: 0 });
+   */
+  async setattr(opts: PathOptions & SetAttr): Promise<void> {
+    this.needDotL('setattr');
+    await this.withFid(opts.path, opts.signal, (f) =>
+      this.rpc({ type: 'Tsetattr', fid: f.fid, ...setattrFields(opts) }, { signal: opts.signal }),
+    );
+  }
+
+  /**
+   * Entries of a directory ("." and ".." as the server lists them).
+   *
+   * @example
+   *   for (const e of await session.readdir({ path: '' })) console.log(e.name);
+   */
+  async readdir(opts: PathOptions & { maxEntries?: number }): Promise<Dirent[]> {
+    const file = await this.open({ path: opts.path, flags: P9_DOTL_RDONLY, signal: opts.signal });
+    try {
+      return await file.readdir(opts);
+    } finally {
+      await file.close().catch(() => {});
+    }
+  }
+
+  /**
+   * The whole contents of a file. Throws EFBIG past `maxBytes` (default 1 GiB).
+   *
+   * @example
+   *   const text = new TextDecoder().decode(await session.readFile({ path: 'etc/hostname' }));
+   */
+  async readFile(opts: PathOptions & { maxBytes?: number }): Promise<Uint8Array> {
+    const file = await this.open({ path: opts.path, flags: P9_DOTL_RDONLY, signal: opts.signal });
+    try {
+      return await file.readAll(opts);
+    } finally {
+      await file.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Replaces (or creates, with `mode`) a file's contents.
+   *
+   * @example
+   *   await session.writeFile({ path: 'a.txt', data: new TextEncoder().encode('hello') });
+   */
+  async writeFile(opts: PathOptions & { data: Uint8Array; mode?: number }): Promise<void> {
+    let file: File;
+    try {
+      file = await this.open({ path: opts.path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC, signal: opts.signal });
+    } catch (e) {
+      if (!(e instanceof RemoteError) || e.errno !== ERRNO.ENOENT) throw e;
+      file = await this.create({ path: opts.path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC, mode: opts.mode, signal: opts.signal });
+    }
+    try {
+      await file.write({ offset: 0, data: opts.data, signal: opts.signal });
+    } finally {
+      await file.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Makes a directory; resolves with its qid.
+   *
+   * @example
+   *   await session.mkdir({ path: 'a/b', mode: 0o755 });
+   */
+  async mkdir(opts: PathOptions & { mode?: number; gid?: number }): Promise<Qid> {
+    const { dir, name } = splitParent(opts.path);
+    const mode = opts.mode ?? 0o755;
+    if (this.dialect !== '9P2000.L') {
+      const file = await this.createClassicDir(dir, name, mode, opts.signal);
+      return file;
+    }
+    return this.withFid(dir, opts.signal, async (f) => {
+      const r = await this.rpc({ type: 'Tmkdir', dfid: f.fid, name, mode, gid: opts.gid ?? NONUNAME }, { signal: opts.signal });
+      return r.qid;
+    });
+  }
+
+  private createClassicDir(dir: string[], name: string, mode: number, signal?: AbortSignal): Promise<Qid> {
+    return this.withFid(dir, signal, async (f) => {
+      const r = await this.rpc({ type: 'Tcreate', fid: f.fid, name, perm: (DMDIR | (mode & 0o777)) >>> 0, mode: OREAD, extension: '' }, { signal });
+      return r.qid;
+    });
+  }
+
+  /**
+   * Removes a file or an empty directory (Tremove).
+   *
+   * @example
+   *   await session.remove({ path: 'a.txt' });
+   */
+  async remove(opts: PathOptions): Promise<void> {
+    const f = await this.walk(opts);
+    await f.remove();
+  }
+
+  /**
+   * Renames `from` to `to` (Trenameat; Trename where the server lacks it).
+   *
+   * @example
+   *   await session.rename({ from: 'a.txt', to: 'dir/b.txt' });
+   */
+  async rename(opts: { from: string; to: string; signal?: AbortSignal }): Promise<void> {
+    this.needDotL('rename');
+    const { signal } = opts;
+    const src = splitParent(opts.from);
+    const dst = splitParent(opts.to);
+    await this.withFid(src.dir, signal, (od) =>
+      this.withFid(dst.dir, signal, async (nd) => {
+        try {
+          await this.rpc({ type: 'Trenameat', olddirfid: od.fid, oldname: src.name, newdirfid: nd.fid, newname: dst.name }, { signal });
+        } catch (e) {
+          if (!(e instanceof RemoteError) || (e.errno !== ERRNO.ENOSYS && e.errno !== ERRNO.EOPNOTSUPP)) throw e;
+          await this.withFid([...src.dir, src.name], signal, (f) =>
+            this.rpc({ type: 'Trename', fid: f.fid, dfid: nd.fid, name: dst.name }, { signal }),
+          );
+        }
+      }),
+    );
+  }
+
+  /**
+   * Makes a symbolic link at `path` pointing to `target`.
+   *
+   * @example
+   *   await session.symlink({ path: 'latest', target: 'v1.2.3' });
+   */
+  async symlink(opts: PathOptions & { target: string; gid?: number }): Promise<Qid> {
+    this.needDotL('symlink');
+    const { dir, name } = splitParent(opts.path);
+    return this.withFid(dir, opts.signal, async (f) => {
+      const r = await this.rpc(
+        { type: 'Tsymlink', fid: f.fid, name, symtgt: opts.target, gid: opts.gid ?? NONUNAME },
+        { signal: opts.signal },
+      );
+      return r.qid;
+    });
+  }
+
+  /**
+   * The target of a symbolic link.
+   *
+   * @example
+   *   const target = await session.readlink({ path: 'latest' });
+   */
+  async readlink(opts: PathOptions): Promise<string> {
+    this.needDotL('readlink');
+    return this.withFid(opts.path, opts.signal, async (f) => (await this.rpc({ type: 'Treadlink', fid: f.fid }, { signal: opts.signal })).target);
+  }
+
+  /**
+   * File system statistics (Tstatfs) of the tree holding `path` (default the root).
+   *
+   * @example
+   *   const { bsize, bfree } = await session.statfs({});
+   */
+  async statfs(opts: { path?: string; signal?: AbortSignal } = {}): Promise<Statfs> {
+    this.needDotL('statfs');
+    return this.withFid(opts.path ?? '', opts.signal, async (f) => {
+      const { type: _t, tag: _g, ...st } = await this.rpc({ type: 'Tstatfs', fid: f.fid }, { signal: opts.signal });
+      return st;
+    });
+  }
+
+  /** Clunks the root and closes the connection. Pending requests reject. */
+  async close(): Promise<void> {
+    if (!this.mux.channel.isClosed && !this.root.isReleased) {
+      await this.root.clunk().catch(() => {});
+    }
+    this.mux.close();
+  }
+
+  private needDotL(what: string): void {
+    if (this.dialect !== '9P2000.L') {
+      throw new RemoteError(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: ${what} needs 9P2000.L, the session speaks ${this.dialect}`);
+    }
+  }
+}

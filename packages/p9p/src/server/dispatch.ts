@@ -1,0 +1,267 @@
+/*
+ * One request to the handler, one reply.
+ *
+ * walk(5): "If the full sequence
+ *   of nwname elements is walked successfully, newfid will represent the
+ *   file that results. If not, newfid (and fid) will be unaffected."
+ * open(5): reads and writes need an opened fid.
+ * remove(5): "... clunk the fid, even if the remove fails."
+ * diod protocol.md: Tlopen, Tlcreate ("fid ... now refers to the new
+ *   file"), Tgetattr ... Tunlinkat.
+ *
+ * Fid bookkeeping lives here; what a file is lives in the Handler.
+ */
+import { IOHDRSZ, READDIRHDRSZ, HEADER_SIZE } from '../codec/constants.js';
+import { direntLength, encodeDirentInto } from '../codec/dirent.js';
+import type { Fcall, Qid } from '../codec/types.js';
+import { RemoteError } from '../channel/errors.js';
+import { ERRNO, errnoName } from '../channel/errno.js';
+import type { FidEntry, FidTable } from './fidtable.js';
+import type { Handler, RequestContext } from './handler.js';
+
+export interface DispatchState<N> {
+  handler: Handler<N>;
+  fids: FidTable<N>;
+  msize: number;
+  /** Hands a node to the handler's clunk hook, never throwing. */
+  release: (node: N) => Promise<void>;
+}
+
+function fail(errno: number, why: string): never {
+  throw new RemoteError(errno, `${errnoName(errno)}: ${why}`);
+}
+
+function missing(what: string): never {
+  throw new RemoteError(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: the handler has no ${what}`);
+}
+
+function ctxOf<N>(e: FidEntry<N>, signal: AbortSignal): RequestContext {
+  return { signal, uname: e.uname, nUname: e.nUname };
+}
+
+function needOpen<N>(e: FidEntry<N>): void {
+  if (!e.opened) fail(ERRNO.EBADF, 'fid not open');
+}
+
+function needClosed<N>(e: FidEntry<N>): void {
+  if (e.opened) fail(ERRNO.EBADF, 'fid is open');
+}
+
+/** Stores a fid made by a request, unless the connection has gone meanwhile. */
+async function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, entry: FidEntry<N>): Promise<void> {
+  if (alive()) {
+    s.fids.set(fid, entry);
+  } else {
+    s.fids.unreserve(fid);
+    await s.release(entry.node);
+  }
+}
+
+/**
+ * Answers `m` (a T-message other than Tversion/Tflush). Throws for an error
+ * reply. `alive` turns false once the connection is gone or a Tversion reset
+ * it: a fid made after that is released at once, never stored.
+ */
+export async function dispatch<N>(s: DispatchState<N>, m: Fcall, signal: AbortSignal, alive: () => boolean): Promise<Fcall> {
+  const h = s.handler;
+  const tag = m.tag;
+  switch (m.type) {
+    case 'Tauth':
+      // As diod does without authentication; diod's own clients (libnpclient)
+      // take ENOENT to mean "attach without an afid" and give up on anything else.
+      return fail(ERRNO.ENOENT, 'no authentication required');
+    case 'Tattach': {
+      s.fids.reserve(m.fid);
+      try {
+        const nUname = m.nUname ?? 0xffffffff;
+        const ctx = { signal, uname: m.uname, nUname };
+        const r = await h.attach({ uname: m.uname, aname: m.aname, nUname }, ctx);
+        await adopt(s, alive, m.fid, { node: r.node, opened: false, uname: m.uname, nUname });
+        return { type: 'Rattach', tag, qid: r.qid };
+      } catch (e) {
+        s.fids.unreserve(m.fid);
+        throw e;
+      }
+    }
+    case 'Twalk': {
+      const from = s.fids.get(m.fid);
+      // walk(5) forbids walking from an opened fid; diod (and its diodls -l)
+      // does it in 9P2000.L, so it is allowed: the new fid is never open.
+      const same = m.newfid === m.fid;
+      if (!same) s.fids.reserve(m.newfid);
+      try {
+        const r = await h.walk(from.node, m.wnames, ctxOf(from, signal));
+        const qids: Qid[] = r.qids.slice(0, m.wnames.length);
+        if (qids.length === m.wnames.length) {
+          if (r.node === undefined) fail(ERRNO.EIO, 'handler walked every name but gave no node');
+          const entry = { node: r.node, opened: false, uname: from.uname, nUname: from.nUname };
+          if (same) {
+            if (alive() && s.fids.get(m.fid) === from) {
+              s.fids.set(m.fid, entry);
+              if (r.node !== from.node) await s.release(from.node);
+            } else await s.release(r.node);
+          } else await adopt(s, alive, m.newfid, entry);
+        } else {
+          if (!same) s.fids.unreserve(m.newfid);
+          if (r.node !== undefined) await s.release(r.node);
+          if (qids.length === 0) fail(ERRNO.ENOENT, 'first name not walked');
+        }
+        return { type: 'Rwalk', tag, wqids: qids };
+      } catch (e) {
+        if (!same) s.fids.unreserve(m.newfid);
+        throw e;
+      }
+    }
+    case 'Tclunk': {
+      const e = s.fids.take(m.fid);
+      await s.release(e.node);
+      return { type: 'Rclunk', tag };
+    }
+    case 'Tremove': {
+      const e = s.fids.take(m.fid);
+      try {
+        if (h.remove === undefined) missing('remove');
+        await h.remove(e.node, ctxOf(e, signal));
+      } finally {
+        await s.release(e.node);
+      }
+      return { type: 'Rremove', tag };
+    }
+    case 'Tlopen': {
+      const e = s.fids.get(m.fid);
+      needClosed(e);
+      if (h.lopen === undefined) missing('lopen');
+      const r = await h.lopen(e.node, m.flags, ctxOf(e, signal));
+      if (r.node !== undefined) e.node = r.node;
+      e.opened = true;
+      return { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit };
+    }
+    case 'Tlcreate': {
+      const e = s.fids.get(m.fid);
+      needClosed(e);
+      if (h.lcreate === undefined) missing('lcreate');
+      const old = e.node;
+      const r = await h.lcreate(e.node, { name: m.name, flags: m.flags, mode: m.mode, gid: m.gid }, ctxOf(e, signal));
+      e.node = r.node;
+      e.opened = true;
+      if (old !== r.node) await s.release(old);
+      return { type: 'Rlcreate', tag, qid: r.qid, iounit: r.iounit };
+    }
+    case 'Tread': {
+      const e = s.fids.get(m.fid);
+      needOpen(e);
+      if (h.read === undefined) missing('read');
+      const count = Math.min(m.count, s.msize - IOHDRSZ);
+      const data = await h.read(e.node, m.offset, count, ctxOf(e, signal));
+      if (data.length > count) fail(ERRNO.EIO, 'handler read more than asked');
+      return { type: 'Rread', tag, data };
+    }
+    case 'Twrite': {
+      const e = s.fids.get(m.fid);
+      needOpen(e);
+      if (h.write === undefined) missing('write');
+      const n = await h.write(e.node, m.offset, m.data, ctxOf(e, signal));
+      if (!Number.isInteger(n) || n < 0 || n > m.data.length) fail(ERRNO.EIO, 'bad write count');
+      return { type: 'Rwrite', tag, count: n };
+    }
+    case 'Treaddir': {
+      const e = s.fids.get(m.fid);
+      needOpen(e);
+      if (h.readdir === undefined) missing('readdir');
+      const count = Math.min(m.count, s.msize - READDIRHDRSZ);
+      const entries = await h.readdir(e.node, m.offset, count, ctxOf(e, signal));
+      const buf = new Uint8Array(count);
+      let at = 0;
+      for (const d of entries) {
+        const n = direntLength(d);
+        if (at + n > count) break;
+        at += encodeDirentInto(d, buf, at);
+      }
+      if (at === 0 && entries.length > 0) fail(ERRNO.EINVAL, 'count too small for one entry');
+      return { type: 'Rreaddir', tag, data: buf.subarray(0, at) };
+    }
+    case 'Tgetattr': {
+      const e = s.fids.get(m.fid);
+      if (h.getattr === undefined) missing('getattr');
+      return { type: 'Rgetattr', tag, ...(await h.getattr(e.node, m.requestMask, ctxOf(e, signal))) };
+    }
+    case 'Tsetattr': {
+      const e = s.fids.get(m.fid);
+      if (h.setattr === undefined) missing('setattr');
+      const { type: _t, tag: _g, fid: _f, ...attr } = m;
+      await h.setattr(e.node, attr, ctxOf(e, signal));
+      return { type: 'Rsetattr', tag };
+    }
+    case 'Tstatfs': {
+      const e = s.fids.get(m.fid);
+      if (h.statfs === undefined) missing('statfs');
+      return { type: 'Rstatfs', tag, ...(await h.statfs(e.node, ctxOf(e, signal))) };
+    }
+    case 'Tmkdir': {
+      const e = s.fids.get(m.dfid);
+      if (h.mkdir === undefined) missing('mkdir');
+      return { type: 'Rmkdir', tag, qid: await h.mkdir(e.node, { name: m.name, mode: m.mode, gid: m.gid }, ctxOf(e, signal)) };
+    }
+    case 'Tsymlink': {
+      const e = s.fids.get(m.fid);
+      if (h.symlink === undefined) missing('symlink');
+      const qid = await h.symlink(e.node, { name: m.name, target: m.symtgt, gid: m.gid }, ctxOf(e, signal));
+      return { type: 'Rsymlink', tag, qid };
+    }
+    case 'Tmknod': {
+      const e = s.fids.get(m.dfid);
+      if (h.mknod === undefined) missing('mknod');
+      const { type: _t, tag: _g, dfid: _d, ...req } = m;
+      return { type: 'Rmknod', tag, qid: await h.mknod(e.node, req, ctxOf(e, signal)) };
+    }
+    case 'Treadlink': {
+      const e = s.fids.get(m.fid);
+      if (h.readlink === undefined) missing('readlink');
+      return { type: 'Rreadlink', tag, target: await h.readlink(e.node, ctxOf(e, signal)) };
+    }
+    case 'Tlink': {
+      const d = s.fids.get(m.dfid);
+      const e = s.fids.get(m.fid);
+      if (h.link === undefined) missing('link');
+      await h.link(d.node, e.node, m.name, ctxOf(e, signal));
+      return { type: 'Rlink', tag };
+    }
+    case 'Trename': {
+      const e = s.fids.get(m.fid);
+      const d = s.fids.get(m.dfid);
+      if (h.rename === undefined) missing('rename');
+      await h.rename(e.node, d.node, m.name, ctxOf(e, signal));
+      return { type: 'Rrename', tag };
+    }
+    case 'Trenameat': {
+      const o = s.fids.get(m.olddirfid);
+      const n = s.fids.get(m.newdirfid);
+      if (h.renameat === undefined) missing('renameat');
+      await h.renameat(o.node, m.oldname, n.node, m.newname, ctxOf(o, signal));
+      return { type: 'Rrenameat', tag };
+    }
+    case 'Tunlinkat': {
+      const e = s.fids.get(m.dirfd);
+      if (h.unlinkat === undefined) missing('unlinkat');
+      await h.unlinkat(e.node, m.name, m.flags, ctxOf(e, signal));
+      return { type: 'Runlinkat', tag };
+    }
+    case 'Tfsync': {
+      const e = s.fids.get(m.fid);
+      if (h.fsync !== undefined) await h.fsync(e.node, m.datasync, ctxOf(e, signal));
+      return { type: 'Rfsync', tag };
+    }
+    case 'Txattrwalk':
+    case 'Txattrcreate':
+    case 'Tlock':
+    case 'Tgetlock':
+      s.fids.get(m.fid);
+      return missing(m.type);
+    default:
+      // R-messages, and 9P2000 messages the .L dialect refuses, reach here.
+      return fail(ERRNO.EPROTO, `${m.type} is not a request`);
+  }
+}
+
+/** Bytes the reply header takes (size, type, tag): what Rlerror needs at least. */
+export const MIN_REPLY = HEADER_SIZE + 4;

@@ -1,0 +1,75 @@
+/*
+ * A connection's fid table, bounded.
+ *
+ * intro(5): "All requests on a connection share the same fid space".
+ * attach(5), walk(5): "newfid ... must not be in use".
+ * clunk(5): "the fid is no longer valid" after Tclunk or Tremove.
+ * version(5): Tversion "... clunks all fids".
+ *
+ * A slot is reserved when a request that creates a fid starts (so
+ * concurrent requests cannot overrun the bound or claim the same number)
+ * and filled, or freed, when it ends. Past `max` entries, EMFILE.
+ */
+import { RemoteError } from '../channel/errors.js';
+import { ERRNO } from '../channel/errno.js';
+
+export interface FidEntry<N> {
+  node: N;
+  opened: boolean;
+  uname: string;
+  nUname: number;
+}
+
+const RESERVED = Symbol('reserved');
+
+export class FidTable<N> {
+  private readonly fids = new Map<number, FidEntry<N> | typeof RESERVED>();
+  /** The most entries (reserved ones included) ever held. */
+  highWater = 0;
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.fids.size;
+  }
+
+  /** The entry of a live fid; RemoteError EBADF otherwise. */
+  get(fid: number): FidEntry<N> {
+    const e = this.fids.get(fid);
+    if (e === undefined || e === RESERVED) throw new RemoteError(ERRNO.EBADF, `EBADF: fid ${fid} is not in use`);
+    return e;
+  }
+
+  /** Claims `fid` for a request that will create it: EBADF if in use, EMFILE past the bound. */
+  reserve(fid: number): void {
+    if (this.fids.has(fid)) throw new RemoteError(ERRNO.EBADF, `EBADF: fid ${fid} is already in use`);
+    if (this.fids.size >= this.max) throw new RemoteError(ERRNO.EMFILE, `EMFILE: ${this.max} fids in use`);
+    this.fids.set(fid, RESERVED);
+    if (this.fids.size > this.highWater) this.highWater = this.fids.size;
+  }
+
+  /** Fills a reserved slot, or replaces a live entry (walk with newfid = fid). */
+  set(fid: number, entry: FidEntry<N>): void {
+    this.fids.set(fid, entry);
+  }
+
+  /** Frees a reservation that did not become a fid. */
+  unreserve(fid: number): void {
+    if (this.fids.get(fid) === RESERVED) this.fids.delete(fid);
+  }
+
+  /** Removes a live fid and returns its entry (RemoteError EBADF if none). */
+  take(fid: number): FidEntry<N> {
+    const e = this.get(fid);
+    this.fids.delete(fid);
+    return e;
+  }
+
+  /** Empties the table, returning the live entries. */
+  drain(): FidEntry<N>[] {
+    const out: FidEntry<N>[] = [];
+    for (const e of this.fids.values()) if (e !== RESERVED) out.push(e);
+    this.fids.clear();
+    return out;
+  }
+}

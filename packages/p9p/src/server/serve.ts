@@ -1,0 +1,272 @@
+/*
+ * Serving one connection.
+ *
+ * version(5): "The version request ... must be the first message sent on
+ *   the 9P connection ... A successful version request initializes the
+ *   connection. All outstanding I/O on the connection is aborted; all active
+ *   fids are freed ('clunked') automatically."
+ * flush(5): "If it recognizes oldtag as the tag of a pending transaction,
+ *   it should abort any pending response and discard that tag. In either
+ *   case, it should respond with an Rflush echoing the tag (not oldtag) of
+ *   the Tflush message." "The server ... must answer the flush with Rflush
+ *   after the reply to the original message, if any" (the client may see the
+ *   reply, then the Rflush, and never the reverse).
+ * intro(5): "... the server may respond to any other request with an
+ *   Rerror." (9P2000.L: Rlerror).
+ *
+ * Requests run concurrently and are answered as they finish. A flushed
+ * request's handler sees its signal abort; its reply is sent (before the
+ * Rflush) only if it completed anyway, and an error it ends with is dropped.
+ * At most `maxInflight` requests run (or replies wait to be written) at
+ * once: past that the connection stops reading, so a client that sends
+ * without reading cannot make the server queue without bound. A frame that cannot be decoded is answered Rlerror(EPROTO) with
+ * its tag; an oversize or undersized size[4] closes the connection. When the
+ * connection ends every fid is handed to the handler's clunk hook.
+ */
+import type { Duplex } from 'node:stream';
+import { NOTAG } from '../codec/constants.js';
+import { decode } from '../codec/decode.js';
+import { encode } from '../codec/encode.js';
+import { ProtocolError } from '../codec/errors.js';
+import type { Dialect, Fcall } from '../codec/types.js';
+import { Channel } from '../channel/channel.js';
+import { ERRNO } from '../channel/errno.js';
+import { ChannelError } from '../channel/errors.js';
+import { MAX_MSIZE, serverVersion } from '../channel/version.js';
+import { dispatch } from './dispatch.js';
+import type { DispatchState } from './dispatch.js';
+import { errnoOf } from './errno-of.js';
+import { FidTable } from './fidtable.js';
+import type { Handler } from './handler.js';
+
+export interface ServeOptions<N> {
+  /** The connection (a socket, or one end of duplexPair()). */
+  stream: Duplex;
+  handler: Handler<N>;
+  /** The largest msize agreed to (default 1 MiB). */
+  msize?: number;
+  /** Fids per connection (default 4096); past it, EMFILE. */
+  maxFids?: number;
+  /** Requests run at once before the connection stops reading (default 64). */
+  maxInflight?: number;
+}
+
+export interface ServerConnection {
+  /** Resolves once the connection is closed and every fid has been released. */
+  readonly done: Promise<ChannelError>;
+  /** Live fids now. */
+  readonly fidCount: number;
+  /** The most fids (reserved slots included) ever held at once. */
+  readonly fidHighWater: number;
+  readonly inFlight: number;
+  readonly msize: number;
+  readonly dialect: Dialect | undefined;
+  close(): void;
+}
+
+interface Running {
+  ac: AbortController;
+  flushed: boolean;
+  /** Set by Tversion: no reply at all, not even a success. */
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+const DIALECTS: readonly Dialect[] = ['9P2000.L'];
+
+/**
+ * Serves 9P2000.L on `stream` from `handler` until the stream ends.
+ *
+ * @example
+ *   const server = await listen({
+ *     address: 'tcp!127.0.0.1!5640',
+ *     onConnection: (socket) => serve({ stream: socket, handler: new MemoryFs() }),
+ *   });
+ */
+export function serve<N>(opts: ServeOptions<N>): ServerConnection {
+  const maxMsize = Math.min(opts.msize ?? 1 << 20, MAX_MSIZE);
+  const maxInflight = opts.maxInflight ?? 64;
+  const handler = opts.handler;
+  const fids = new FidTable<N>(opts.maxFids ?? 4096);
+  const running = new Map<number, Running>();
+  let dialect: Dialect | undefined;
+  let msize = maxMsize;
+  let live = true;
+  let paused = false;
+
+  const release = async (node: N): Promise<void> => {
+    try {
+      await handler.clunk?.(node);
+    } catch {
+      // A failing clunk hook still frees the fid.
+    }
+  };
+  const state: DispatchState<N> = {
+    handler,
+    fids,
+    get msize() {
+      return msize;
+    },
+    release,
+  };
+
+  const channel = new Channel({ stream: opts.stream, maxSize: maxMsize, onFrame: (f) => onFrame(f), onClose: () => shutdown() });
+  let resolveDone!: (e: ChannelError) => void;
+  const done = new Promise<ChannelError>((r) => (resolveDone = r));
+
+  /** Replies written but not yet taken by the stream (bounded with running requests). */
+  let queued = 0;
+
+  function flow(): void {
+    const full = running.size >= maxInflight || queued >= maxInflight;
+    if (full && !paused && live) {
+      paused = true;
+      channel.pause();
+    } else if (!full && paused && live) {
+      paused = false;
+      channel.resume();
+    }
+  }
+
+  /** Writes a reply; resolves once the stream has taken it (backpressure). */
+  function send(m: Fcall): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = encode(m, dialect ?? '9P2000.L');
+      if (frame.length > msize) throw new RangeError(`${m.type} of ${frame.length} bytes exceeds msize`);
+    } catch {
+      // The handler produced something unsendable: answer EIO instead.
+      frame = encode({ type: 'Rlerror', tag: m.tag, ecode: ERRNO.EIO }, '9P2000.L');
+    }
+    queued++;
+    flow();
+    return channel.send(frame).then(
+      () => {
+        queued--;
+        flow();
+      },
+      () => {
+        queued--;
+      },
+    );
+  }
+
+  function error(tag: number, errno: number): Fcall {
+    return { type: 'Rlerror', tag, ecode: errno };
+  }
+
+  function start(tag: number, work: (signal: AbortSignal, alive: () => boolean) => Promise<Fcall | undefined>): void {
+    const ac = new AbortController();
+    const r: Running = { ac, flushed: false, cancelled: false, done: Promise.resolve() };
+    running.set(tag, r);
+    flow();
+    r.done = (async () => {
+      let reply: Fcall | undefined;
+      try {
+        reply = await work(ac.signal, () => live && !r.cancelled);
+      } catch (e) {
+        // A flushed request that failed (most likely because it was aborted) is not answered.
+        reply = r.flushed ? undefined : error(tag, errnoOf(e));
+      }
+      // The tag stays in flight until its reply is written: a Tflush for it
+      // waits for that too, and a client that does not read stops us reading.
+      if (reply !== undefined && live && !r.cancelled && !(r.flushed && reply.type === 'Rlerror')) await send(reply);
+      if (running.get(tag) === r) running.delete(tag);
+      flow();
+    })();
+  }
+
+  function onFrame(frame: Uint8Array): void {
+    let m: Fcall;
+    try {
+      m = decode(frame, '9P2000.L', { maxSize: msize });
+    } catch (e) {
+      const tag = e instanceof ProtocolError ? e.tag : undefined;
+      if (tag === undefined || running.has(tag)) {
+        channel.close(new ChannelError('protocol', 'undecodable frame whose tag cannot be answered'));
+      } else void send(error(tag, ERRNO.EPROTO));
+      return;
+    }
+    if (m.type === 'Tversion') {
+      version(m.msize, m.version);
+      return;
+    }
+    if (dialect === undefined) {
+      void send(error(m.tag, ERRNO.EPROTO));
+      return;
+    }
+    if (running.has(m.tag) || m.tag === NOTAG) {
+      // The client reused a tag still in flight: answering would be ambiguous.
+      channel.close(new ChannelError('protocol', `tag ${m.tag} reused while in flight`));
+      return;
+    }
+    if (m.type === 'Tflush') {
+      const target = running.get(m.oldtag);
+      const tag = m.tag;
+      start(tag, async () => {
+        if (target !== undefined) {
+          target.flushed = true;
+          target.ac.abort(new ChannelError('closed', 'flushed'));
+          await target.done;
+        }
+        return { type: 'Rflush', tag };
+      });
+      return;
+    }
+    const msg = m;
+    start(msg.tag, (signal, alive) => dispatch(state, msg, signal, alive));
+  }
+
+  function version(asked: number, askedVersion: string): void {
+    // Abort everything outstanding and free every fid, then answer.
+    for (const r of running.values()) {
+      r.flushed = true;
+      r.cancelled = true;
+      r.ac.abort(new ChannelError('closed', 'Tversion'));
+    }
+    running.clear();
+    for (const e of fids.drain()) void release(e.node);
+    const v = serverVersion({ msize: asked, version: askedVersion, maxMsize, dialects: DIALECTS });
+    if (v.version === 'unknown') {
+      dialect = undefined;
+    } else {
+      dialect = v.version;
+      msize = v.msize;
+      channel.maxSize = msize;
+    }
+    void send({ type: 'Rversion', tag: NOTAG, msize: v.msize, version: v.version });
+  }
+
+  function shutdown(): void {
+    if (!live) return;
+    live = false;
+    const pending = [...running.values()];
+    for (const r of pending) r.ac.abort(channel.reason);
+    const releasing = fids.drain().map((e) => release(e.node));
+    void Promise.allSettled([...pending.map((r) => r.done), ...releasing]).then(() => {
+      // Anything made while the last requests finished was released by adopt().
+      for (const e of fids.drain()) void release(e.node);
+      resolveDone(channel.reason ?? new ChannelError('closed', 'closed'));
+    });
+  }
+
+  return {
+    done,
+    get fidCount() {
+      return fids.size;
+    },
+    get fidHighWater() {
+      return fids.highWater;
+    },
+    get inFlight() {
+      return running.size;
+    },
+    get msize() {
+      return msize;
+    },
+    get dialect() {
+      return dialect;
+    },
+    close: () => channel.close(),
+  };
+}

@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Session } from '../client/session.js';
+import { MemoryFs } from '../handlers/memory.js';
+import { serve } from '../server/serve.js';
+import { dial, listen } from './dial.js';
+
+describe('dial and listen', () => {
+  it('serves over a Unix socket and TCP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p9p-sock-'));
+    const fs = new MemoryFs();
+    fs.writeFile('motd', 'hi');
+    try {
+      for (const address of [`unix!${join(dir, 's')}`, 'tcp!127.0.0.1!0']) {
+        const server = await listen({ address, onConnection: (s) => void serve({ stream: s, handler: fs }) });
+        const a = server.address();
+        const to = typeof a === 'string' ? `unix!${a}` : `tcp!127.0.0.1!${a?.port ?? 0}`;
+        const s = await Session.connect({ stream: await dial({ address: to }) });
+        expect(new TextDecoder().decode(await s.readFile({ path: 'motd' }))).toBe('hi');
+        await s.close();
+        await new Promise((r) => server.close(r));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a refused connection and an aborted dial', async () => {
+    await expect(dial({ address: 'unix!/nonexistent/p9p.sock' })).rejects.toMatchObject({ code: 'ENOENT' });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(dial({ address: 'tcp!127.0.0.1!1', signal: ac.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+});

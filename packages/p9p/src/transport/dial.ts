@@ -1,0 +1,68 @@
+/*
+ * Connecting and listening over TCP and Unix sockets.
+ *
+ * dial(2): "Dial makes a call to destination addr on a multiplexed network."
+ * announce/listen: a server announces an address and serves each call.
+ */
+import { connect, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { AbortError } from '../channel/errors.js';
+import type { Address } from './dialstring.js';
+import { parseDialString } from './dialstring.js';
+
+function toAddress(a: string | Address): Address {
+  return typeof a === 'string' ? parseDialString(a) : a;
+}
+
+/**
+ * Opens a socket to a dial string (`tcp!host!port`, `unix!/path`).
+ *
+ * @example
+ *   const session = await Session.connect({ stream: await dial({ address: 'unix!/run/9p.sock' }) });
+ */
+export function dial(opts: { address: string | Address; signal?: AbortSignal }): Promise<Socket> {
+  const a = toAddress(opts.address);
+  const { signal } = opts;
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, signal.reason));
+  return new Promise((resolve, reject) => {
+    const sock = a.kind === 'unix' ? connect({ path: a.path }) : connect({ host: a.host, port: a.port });
+    const onAbort = (): void => {
+      sock.destroy();
+      reject(new AbortError(undefined, signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
+      sock.setNoDelay?.(true);
+      resolve(sock);
+    });
+    sock.once('error', (e) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * Listens on a dial string and calls `onConnection` for each socket.
+ * Resolves with the listening server once bound.
+ *
+ * @example
+ *   const server = await listen({ address: 'tcp!127.0.0.1!5640', onConnection: (s) => serve({ stream: s, handler }) });
+ */
+export function listen(opts: { address: string | Address; onConnection: (socket: Socket) => void }): Promise<Server> {
+  const a = toAddress(opts.address);
+  const server = createServer((s) => {
+    s.setNoDelay?.(true);
+    opts.onConnection(s);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const ready = (): void => {
+      server.off('error', reject);
+      resolve(server);
+    };
+    if (a.kind === 'unix') server.listen(a.path, ready);
+    else server.listen(a.port, a.host, ready);
+  });
+}
