@@ -21,6 +21,11 @@ describe('hyperkit command line', () => {
     expect(a.notes.join('\n')).toMatch(/ACPI tables are not generated/);
   });
 
+  it('accepts --help and --version as every command line tool does', () => {
+    expect(parseArgs(['--help']).help).toBe(true);
+    expect(parseArgs(['--version']).version).toBe(true);
+  });
+
   it('accepts combined flags and attached values', () => {
     expect(parseArgs(['-Au', '-c4', '-m512M', '-fkexec,k,,']).cpus).toBe(4);
     expect(parseArgs(['-l', 'com1,log=/tmp/c.log', '-f', 'kexec,k']).com1).toEqual({ kind: 'log', path: '/tmp/c.log' });

@@ -71,7 +71,9 @@ export function parseMemory(s: string): number {
 export function parseArgs(argv: readonly string[]): HyperkitArgs {
   const opts: [string, string | undefined][] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    let a = argv[i] as string;
+    if (a === '--help') a = '-h';
+    else if (a === '--version') a = '-v';
     if (!a.startsWith('-') || a === '-') throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
     for (let j = 1; j < a.length; j++) {
       const c = a[j] as string;
