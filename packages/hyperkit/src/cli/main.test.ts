@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeBzImage } from '../testing/bzimage.js';
 
 const run = promisify(execFile);
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -11,25 +12,10 @@ const hasKvm = process.platform === 'linux' && existsSync('/dev/kvm');
 const dir = mkdtempSync(join(tmpdir(), 'hyperkit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A bzImage whose 64-bit entry prints "Hi" on COM1 and resets through the i8042. */
+/** A kernel that prints "Hi" on COM1 and resets through the i8042. */
 function bzImage(): string {
-  const payload = new Uint8Array(0x1000);
-  payload.set([0x66, 0xba, 0xf8, 0x03, 0xb0, 0x48, 0xee, 0xb0, 0x69, 0xee, 0xb0, 0xfe, 0xe6, 0x64, 0xeb, 0xfe], 0x200);
-  const img = new Uint8Array(5 * 512 + payload.length);
-  const dv = new DataView(img.buffer);
-  dv.setUint8(0x1f1, 4);
-  dv.setUint16(0x1fe, 0xaa55, true);
-  dv.setUint8(0x201, 0x6a);
-  dv.setUint32(0x202, 0x53726448, true);
-  dv.setUint16(0x206, 0x020f, true);
-  dv.setUint8(0x211, 0x01);
-  dv.setUint32(0x22c, 0x7fffffff, true);
-  dv.setUint16(0x236, 0x1, true);
-  dv.setUint32(0x238, 2047, true);
-  dv.setUint32(0x260, 0x10000, true);
-  img.set(payload, 5 * 512);
   const path = join(dir, 'bzImage');
-  writeFileSync(path, img);
+  writeFileSync(path, makeBzImage([0x66, 0xba, 0xf8, 0x03, 0xb0, 0x48, 0xee, 0xb0, 0x69, 0xee, 0xb0, 0xfe, 0xe6, 0x64, 0xeb, 0xfe]));
   return path;
 }
 

@@ -1,30 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { makeBzImage as bzImage } from '../testing/bzimage.js';
 import { createVm } from './machine.js';
 
 const hasKvm = process.platform === 'linux' && existsSync('/dev/kvm');
 const built = existsSync(new URL('../../dist/vcpu/thread-worker.js', import.meta.url));
-
-/** A bzImage whose 64-bit entry (payload + 0x200) runs `code`. */
-function bzImage(code: number[]): Uint8Array {
-  const payload = new Uint8Array(0x1000);
-  payload.set(code, 0x200);
-  const img = new Uint8Array(5 * 512 + payload.length);
-  const dv = new DataView(img.buffer);
-  dv.setUint8(0x1f1, 4);
-  dv.setUint16(0x1fe, 0xaa55, true);
-  dv.setUint8(0x201, 0x6a);
-  dv.setUint32(0x202, 0x53726448, true);
-  dv.setUint16(0x206, 0x020f, true);
-  dv.setUint8(0x211, 0x01);
-  dv.setUint32(0x22c, 0x7fffffff, true);
-  dv.setUint16(0x236, 0x1, true);
-  dv.setUint32(0x238, 2047, true);
-  dv.setUint32(0x260, 0x10000, true);
-  img.set(payload, 5 * 512);
-  return img;
-}
 
 describe('createVm configuration', () => {
   it('refuses bad memory sizes and kernels before touching KVM', async () => {
