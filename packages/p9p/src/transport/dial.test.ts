@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ describe('dial and listen', () => {
       for (const address of [`unix!${join(dir, 's')}`, 'tcp!127.0.0.1!0']) {
         const server = await listen({ address, onConnection: (s) => void serve({ stream: s, handler: fs }) });
         const a = server.address();
+        if (typeof a === 'string') expect(statSync(a).mode & 0o777).toBe(0o600);
         const to = typeof a === 'string' ? `unix!${a}` : `tcp!127.0.0.1!${a?.port ?? 0}`;
         const s = await Session.connect({ stream: await dial({ address: to }) });
         expect(new TextDecoder().decode(await s.readFile({ path: 'motd' }))).toBe('hi');

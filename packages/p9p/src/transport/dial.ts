@@ -4,6 +4,7 @@
  * dial(2): "Dial makes a call to destination addr on a multiplexed network."
  * announce/listen: a server announces an address and serves each call.
  */
+import { chmodSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { AbortError } from '../channel/errors.js';
@@ -44,7 +45,8 @@ export function dial(opts: { address: string | Address; signal?: AbortSignal }):
 }
 
 /**
- * Listens on a dial string and calls `onConnection` for each socket.
+ * Listens on a dial string and calls `onConnection` for each socket (a Unix socket is
+ * made owner-only, mode 0600).
  * Resolves with the listening server once bound.
  *
  * @example
@@ -60,7 +62,14 @@ export function listen(opts: { address: string | Address; onConnection: (socket:
     server.once('error', reject);
     const ready = (): void => {
       server.off('error', reject);
-      resolve(server);
+      try {
+        // A Unix socket is for its owner only: the file server behind it is not public.
+        if (a.kind === 'unix') chmodSync(a.path, 0o600);
+        resolve(server);
+      } catch (err) {
+        server.close();
+        reject(err);
+      }
     };
     if (a.kind === 'unix') server.listen(a.path, ready);
     else server.listen(a.port, a.host, ready);

@@ -12,8 +12,8 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { rmSync } from 'node:fs';
 import type { Link } from '../switch/link.js';
+import { closeUnixServer, listenUnix } from './unix-server.js';
 import { QEMU_FRAMING, StreamLink, type StreamLinkOptions } from './stream-link.js';
 
 export interface StreamServerOptions extends Omit<StreamLinkOptions, 'initial' | 'name'> {
@@ -42,20 +42,12 @@ export class QemuStreamServer {
     this.onLink(link);
   }
 
-  /** Listen on a Unix socket path (a stale socket file is removed first). */
+  /** Listens on a Unix socket path, owner-only (a stale socket file is removed first). */
   listen(path: string): Promise<void> {
-    rmSync(path, { force: true });
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(path, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenUnix(this.server, path);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.links].map((l) => l.close()));
-    await new Promise<void>((r) => this.server.close(() => r()));
+  close(): Promise<void> {
+    return closeUnixServer(this.server, this.links);
   }
 }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -180,5 +180,21 @@ describe('VMN3T protocol', () => {
     expect(server.handshakeFailures).toBe(2);
     s2.destroy();
     await server.close();
+  });
+});
+
+describe('link servers', () => {
+  it('listen on owner-only Unix sockets', async () => {
+    const q = new QemuStreamServer(() => {});
+    const v = new VmnetServer(() => {});
+    await q.listen(join(dir, 'perm-q.sock'));
+    await v.listen(join(dir, 'perm-v.sock'));
+    try {
+      expect(statSync(join(dir, 'perm-q.sock')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'perm-v.sock')).mode & 0o777).toBe(0o600);
+    } finally {
+      await q.close();
+      await v.close();
+    }
   });
 });

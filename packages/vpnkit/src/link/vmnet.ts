@@ -13,9 +13,9 @@
  */
 
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Link } from '../switch/link.js';
+import { closeUnixServer, listenUnix } from './unix-server.js';
 import type { StreamServerOptions } from './qemu.js';
 import { StreamLink, VMNET_FRAMING } from './stream-link.js';
 import {
@@ -122,19 +122,12 @@ export class VmnetServer {
     sock.on('data', onData);
   }
 
+  /** Listens on a Unix socket path, owner-only (a stale socket file is removed first). */
   listen(path: string): Promise<void> {
-    rmSync(path, { force: true });
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(path, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenUnix(this.server, path);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.links].map((l) => l.close()));
-    await new Promise<void>((r) => this.server.close(() => r()));
+  close(): Promise<void> {
+    return closeUnixServer(this.server, this.links);
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * What the link servers (QEMU stream, VMN3T) share: listening on a Unix socket that only
+ * its owner may connect to, and closing the server with every link it accepted.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Link } from '../switch/link.js';
+
+/** Listens on `path` (a stale socket file is removed first), mode 0600: owner only. */
+export function listenUnix(server: Server, path: string): Promise<void> {
+  rmSync(path, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      try {
+        chmodSync(path, 0o600);
+        resolve();
+      } catch (err) {
+        server.close();
+        reject(err);
+      }
+    });
+  });
+}
+
+/** Closes every accepted link, then the server. */
+export async function closeUnixServer(server: Server, links: ReadonlySet<Link>): Promise<void> {
+  await Promise.all([...links].map((l) => l.close()));
+  await new Promise<void>((r) => server.close(() => r()));
+}
