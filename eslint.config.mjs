@@ -54,7 +54,7 @@ export default tseslint.config(
   },
   {
     // Pure protocol layers do no I/O and read no clock (CONVENTIONS.md #2).
-    files: ['packages/vpnkit/src/{wire,tcp,arp,dhcp,icmp}/**/*.ts', 'packages/p9p/src/codec/**/*.ts'],
+    files: ['packages/vpnkit/src/{wire,tcp,arp,dhcp,icmp,ip}/**/*.ts', 'packages/p9p/src/codec/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-syntax': [

@@ -1,4 +1,226 @@
-// Benchmark for @kitbox/vpnkit against its peer (slirp4netns and pasta), run by `npm run bench -w @kitbox/vpnkit`.
-// The figures (TCP throughput, connections/s, latency) need the TCP/NAT path of issue #4.
-console.log('@kitbox/vpnkit: no benchmark yet. The figures (TCP throughput, connections/s, latency) need the TCP/NAT path of issue #4.');
-console.log('Nothing was measured; see BENCHMARKS.md for what will be.');
+// Benchmark for @kitbox/vpnkit against slirp4netns and pasta, in one run on one machine
+// (`npm run bench -w @kitbox/vpnkit`, `nx bench vpnkit`; needs root, iperf3, slirp4netns, passt).
+//
+// For each peer and MTU (1500, 65520) a fresh network namespace gets its network from the
+// peer: vpnkit (this package, in this process, over a TAP), slirp4netns, or pasta. Inside,
+// iperf3 talks to an iperf3 server on the host's loopback through each peer's host address
+// (upload = namespace -> host, download = -R), a node client measures sequential connection
+// setup rate, and ping measures the round trip to the gateway. Ratios are vpnkit / peer.
+//
+//   BENCH_SECONDS=5 (per iperf3 run)  BENCH_PEERS=vpnkit,slirp4netns,pasta  BENCH_MTUS=1500,65520
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const dist = new URL('../dist/index.js', import.meta.url);
+if (!existsSync(dist)) {
+  console.error('build first: npx nx build vpnkit');
+  process.exit(1);
+}
+const { Stack, TapLink } = await import(dist.href);
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PEERS = (process.env.BENCH_PEERS ?? 'vpnkit,slirp4netns,pasta').split(',');
+const MTUS = (process.env.BENCH_MTUS ?? '1500,65520').split(',').map(Number);
+
+const missing = ['iperf3', 'slirp4netns', 'pasta', 'ip', 'busybox'].filter((b) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return true;
+  }
+});
+if (process.getuid?.() !== 0 || missing.length > 0) {
+  console.log(`vpnkit benchmark skipped: needs root and ${missing.join(', ') || 'nothing else'}`);
+  process.exit(0);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vpnkit-bench-'));
+const ns = (name, ...argv) => execFileSync('ip', ['netns', 'exec', name, ...argv], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
+
+function runIn(name, argv, timeoutMs = 120_000) {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+let seq = 0;
+function newNs() {
+  const name = `vkb-${process.pid % 10000}-${seq++}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return name;
+}
+
+const udhcpcScript = join(dir, 'udhcpc.sh');
+writeFileSync(
+  udhcpcScript,
+  '#!/bin/sh\ncase "$1" in\n deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;\n bound|renew) ip addr add "$ip/$subnet" dev "$interface"; [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"; ip route add default via "$router" dev "$interface" ;;\nesac\nexit 0\n',
+  { mode: 0o755 },
+);
+
+/** Set up a namespace served by `peer`; returns the address that reaches host loopback and a closer. */
+async function setup(peer, mtu) {
+  const name = newNs();
+  if (peer === 'vpnkit') {
+    const stack = new Stack({ mtu });
+    stack.start();
+    const tapName = `vkb${seq}`;
+    const tap = TapLink.open({ name: tapName });
+    void stack.addLink(tap);
+    execFileSync('ip', ['link', 'set', tapName, 'netns', name]);
+    execFileSync('ip', ['-n', name, 'link', 'set', tapName, 'up']);
+    ns(name, 'busybox', 'udhcpc', '-i', tapName, '-n', '-q', '-f', '-s', udhcpcScript, '-O', 'mtu', '-t', '5', '-T', '2');
+    return {
+      name,
+      host: '192.168.65.2',
+      gateway: '192.168.65.1',
+      close: async () => {
+        await stack.close();
+        execFileSync('ip', ['netns', 'del', name]);
+      },
+    };
+  }
+  if (peer === 'slirp4netns') {
+    const child = spawn('slirp4netns', ['--configure', `--mtu=${mtu}`, '--netns-type=path', `/run/netns/${name}`, 'tap0'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      await sleep(100);
+      if (ns(name, 'ip', '-4', 'addr', 'show', 'tap0').includes('inet ')) break;
+    }
+    return {
+      name,
+      host: '10.0.2.2',
+      gateway: '10.0.2.2',
+      close: async () => {
+        child.kill();
+        await new Promise((r) => child.once('close', r));
+        execFileSync('ip', ['netns', 'del', name]);
+      },
+    };
+  }
+  // pasta: the namespace copies the host's addressing; its default gateway maps to the host.
+  const gw = /default via (\S+)/.exec(execFileSync('ip', ['-4', 'route', 'show', 'default'], { encoding: 'utf8' }))?.[1];
+  if (gw === undefined) throw new Error('pasta needs a default route on the host');
+  const child = spawn('pasta', ['--runas', '0', '--config-net', '-f', '-q', '-m', String(mtu), '--netns', `/run/netns/${name}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    if (/inet /.test(ns(name, 'ip', '-4', 'addr'))) break;
+  }
+  return {
+    name,
+    host: gw,
+    gateway: gw,
+    close: async () => {
+      child.kill();
+      await new Promise((r) => child.once('close', r));
+      execFileSync('ip', ['netns', 'del', name]);
+    },
+  };
+}
+
+async function iperf(env, port, reverse) {
+  const r = await runIn(env.name, ['iperf3', '-c', env.host, '-p', String(port), '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])], (SECONDS + 30) * 1000);
+  try {
+    const j = JSON.parse(r.out);
+    if (j.error) return { gbps: NaN, note: j.error };
+    return { gbps: j.end.sum_received.bits_per_second / 1e9 };
+  } catch {
+    return { gbps: NaN, note: (r.err || r.out).trim().split('\n').at(-1) };
+  }
+}
+
+async function connRate(env, port) {
+  const script = `const net=require('net');let n=0;const end=Date.now()+${SECONDS * 1000};
+    (function one(){ if(Date.now()>end){console.log(n/${SECONDS});return;} const s=net.connect(${port},'${env.host}');
+    s.on('connect',()=>{n++;s.destroy();one();}); s.on('error',()=>{s.destroy();one();}); })();`;
+  const r = await runIn(env.name, ['node', '-e', script], (SECONDS + 20) * 1000);
+  return Number(r.out.trim());
+}
+
+async function pingRtt(env) {
+  const r = await runIn(env.name, ['ping', '-c', '20', '-i', '0.05', '-q', env.gateway], 30_000);
+  const m = /= [\d.]+\/([\d.]+)\//.exec(r.out);
+  return m ? Number(m[1]) : NaN;
+}
+
+const iperfPort = 15201;
+const iperfServer = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(iperfPort)], { stdio: 'ignore' });
+const sink = createServer((s) => s.destroy());
+const sinkPort = await new Promise((r) => sink.listen(0, '127.0.0.1', () => r(sink.address().port)));
+await sleep(300);
+
+const results = {};
+try {
+  for (const mtu of MTUS) {
+    for (const peer of PEERS) {
+      let env;
+      try {
+        env = await setup(peer, mtu);
+        const up = await iperf(env, iperfPort, false);
+        const down = await iperf(env, iperfPort, true);
+        const row = { up, down };
+        if (mtu === MTUS[0]) {
+          row.connPerS = await connRate(env, sinkPort);
+          row.rttMs = await pingRtt(env);
+        }
+        results[`${peer}@${mtu}`] = row;
+        console.error(`${peer} mtu ${mtu}: ${JSON.stringify(row)}`);
+      } catch (e) {
+        results[`${peer}@${mtu}`] = { error: String(e.message ?? e) };
+        console.error(`${peer} mtu ${mtu}: ${e.message ?? e}`);
+      } finally {
+        await env?.close().catch(() => undefined);
+      }
+    }
+  }
+} finally {
+  iperfServer.kill();
+  sink.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const ratio = (a, b, higherBetter = true) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? (higherBetter ? a / b : b / a).toFixed(2) : 'n/a');
+console.log(`\n@kitbox/vpnkit benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), iperf3 ${SECONDS} s per run`);
+console.log('| row | vpnkit | slirp4netns | pasta | vpnkit/slirp4netns | vpnkit/pasta |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+const get = (peer, mtu, pick) => {
+  const r = results[`${peer}@${mtu}`];
+  return r && !r.error ? pick(r) : NaN;
+};
+for (const mtu of MTUS) {
+  for (const [label, pick] of [
+    ['upload Gbit/s', (r) => r.up.gbps],
+    ['download Gbit/s', (r) => r.down.gbps],
+  ]) {
+    const v = get('vpnkit', mtu, pick);
+    const s = get('slirp4netns', mtu, pick);
+    const p = get('pasta', mtu, pick);
+    console.log(`| ${label}, MTU ${mtu} | ${f(v)} | ${f(s)} | ${f(p)} | ${ratio(v, s)} | ${ratio(v, p)} |`);
+  }
+}
+{
+  const mtu = MTUS[0];
+  const c = ['vpnkit', 'slirp4netns', 'pasta'].map((peer) => get(peer, mtu, (r) => r.connPerS));
+  console.log(`| connections/s (sequential), MTU ${mtu} | ${f(c[0], 0)} | ${f(c[1], 0)} | ${f(c[2], 0)} | ${ratio(c[0], c[1])} | ${ratio(c[0], c[2])} |`);
+  const t = ['vpnkit', 'slirp4netns', 'pasta'].map((peer) => get(peer, mtu, (r) => r.rttMs));
+  console.log(`| ping gateway RTT ms (lower is better; ratio peer/vpnkit) | ${f(t[0], 3)} | ${f(t[1], 3)} | ${f(t[2], 3)} | ${ratio(t[0], t[1], false)} | ${ratio(t[0], t[2], false)} |`);
+}
+for (const [k, r] of Object.entries(results)) {
+  for (const d of ['up', 'down']) if (r[d]?.note) console.log(`note: ${k} ${d}: ${r[d].note}`);
+  if (r.error) console.log(`note: ${k}: ${r.error}`);
+}
+process.exit(0);

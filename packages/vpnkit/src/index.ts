@@ -8,7 +8,9 @@
  *     `DhcpServer`, `IcmpEcho`;
  *   - the learning `Switch` and the `Link` interface;
  *   - links: in-process pair, QEMU stream, vpnkit/hyperkit VMN3T, Linux TAP;
- *   - `Stack`: switch + gateway (ARP, DHCP, ICMP echo) with an injected clock;
+ *   - `Stack`: switch + gateway (ARP, DHCP, ICMP echo) with an injected clock,
+ *     TCP/UDP NAT to host sockets, port forwarding, the gateway's DNS service;
+ *   - `ControlServer`: the HTTP/JSON port-control API on a Unix socket;
  *   - test kit: `ManualClock`, `PcapWriter`.
  */
 
@@ -20,4 +22,6 @@ export * from './switch/index.js';
 export * from './link/index.js';
 export * from './link/tap/index.js';
 export * from './stack/index.js';
+export * from './nat/index.js';
+export { ControlServer, type ControlTarget } from './control/server.js';
 export { ManualClock, LINKTYPE_ETHERNET, PCAP_MAGIC, PcapWriter, type PcapSink } from './testing/index.js';

@@ -43,14 +43,19 @@ import {
   UdpRepr,
   isWireError,
   parseFrame,
+  parseTransport,
   type FrameRepr,
 } from '../wire/index.js';
+import { Ipv4Reassembler, type ReassemblyStats } from '../ip/reassembly.js';
 import type { Clock, StackConfig } from './config.js';
 
 /** An IPv4 datagram from a guest that no built-in service handled. */
 export interface Ipv4Input {
   readonly frame: FrameRepr & { network: { kind: 'ipv4' } };
-  /** The IPv4 datagram bytes (a view into the frame). */
+  /**
+   * The IPv4 datagram bytes (a view into the frame).  For a datagram
+   * reassembled from fragments, the last fragment; `frame` holds the whole.
+   */
   readonly packet: Uint8Array;
   readonly srcMac: EthernetAddress;
 }
@@ -67,12 +72,15 @@ export interface GatewayStats {
   arp: ArpStats;
   dhcp: DhcpServerStats;
   icmp: IcmpEchoStats;
+  reassembly: ReassemblyStats;
 }
 
 export class Gateway {
   readonly arp: Arp;
   readonly dhcp: DhcpServer;
   readonly icmp: IcmpEcho;
+  /** IPv4 fragments from guests, reassembled before anything looks at the transport. */
+  readonly reassembler = new Ipv4Reassembler();
   private ipv4Handler: Ipv4Handler | undefined;
   private ident = 0;
   private readonly counters = { frames: 0, malformed: 0, unhandled: 0, sent: 0 };
@@ -140,6 +148,11 @@ export class Gateway {
   }
 
   private inputIpv4(now: number, f: Ipv4Input['frame'], frame: Uint8Array): void {
+    if (f.network.transport.kind === 'fragment') {
+      const whole = this.reassemble(now, f);
+      if (whole === undefined) return;
+      f = whole;
+    }
     const { ip, transport } = f.network;
     const dst = ip.dst >>> 0;
     const tr = transport;
@@ -163,6 +176,30 @@ export class Gateway {
       return;
     }
     this.counters.unhandled++;
+  }
+
+  /** Feed a fragment to the reassembler; the frame repr of the whole datagram once complete. */
+  private reassemble(now: number, f: Ipv4Input['frame']): Ipv4Input['frame'] | undefined {
+    const { ip, transport } = f.network;
+    if (transport.kind !== 'fragment') return f;
+    const payload = this.reassembler.input(now, {
+      src: ip.src,
+      dst: ip.dst,
+      protocol: ip.protocol,
+      ident: ip.ident ?? 0,
+      fragOffset: ip.fragOffset ?? 0,
+      moreFrags: ip.moreFrags ?? false,
+      payload: transport.payload,
+    });
+    if (payload === undefined) return undefined;
+    try {
+      const whole: Ipv4Repr = { ...ip, payloadLen: payload.length, moreFrags: false, fragOffset: 0 };
+      return { ethernet: f.ethernet, network: { kind: 'ipv4', ip: whole, transport: parseTransport(ip.protocol, payload, ip.src, ip.dst) } };
+    } catch (e) {
+      if (!isWireError(e)) throw e;
+      this.counters.malformed++;
+      return undefined;
+    }
   }
 
   private inputDhcp(now: number, payload: Uint8Array): void {
@@ -207,11 +244,37 @@ export class Gateway {
     return true;
   }
 
+  /**
+   * Like `sendIpv4`, for a datagram built at offset 14 of `frame` (the
+   * first 14 bytes are headroom for the Ethernet header): the common case,
+   * a known MAC, sends `frame` itself without copying.  `frame` is retained.
+   */
+  sendIpv4Frame(dst: Ipv4Address, frame: Uint8Array): boolean {
+    if (!Ipv4Address.inSubnet(dst, this.config.network, this.config.prefixLen)) return false;
+    const now = this.clock.now();
+    const packet = frame.subarray(14);
+    const mac = this.arp.resolve(now, dst, packet);
+    if (mac !== undefined) {
+      EthernetRepr.emit({ src: this.config.gatewayMac, dst: mac, etherType: EtherType.Ipv4 }, EthernetFrame.unchecked(frame));
+      this.send(frame);
+    }
+    return true;
+  }
+
+  /** The next IPv4 Identification value (RFC 6864: unique per flow is enough). */
+  nextIdent(): number {
+    this.ident = (this.ident + 1) & 0xffff;
+    return this.ident;
+  }
+
   /** Run timers: ARP requests and expiry.  Returns when to call again. */
   poll(): number | undefined {
     const now = this.clock.now();
     for (const req of this.arp.dispatch(now)) this.sendArp(req, EthernetAddress.BROADCAST);
-    return this.arp.pollAt();
+    this.reassembler.expire(now);
+    const a = this.arp.pollAt();
+    const r = this.reassembler.pollAt();
+    return a === undefined ? r : r === undefined ? a : Math.min(a, r);
   }
 
   private flushReleased(): void {
@@ -249,6 +312,12 @@ export class Gateway {
 
   stats(): GatewayStats {
     const now = this.clock.now();
-    return { ...this.counters, arp: this.arp.stats(), dhcp: this.dhcp.stats(now), icmp: this.icmp.stats() };
+    return {
+      ...this.counters,
+      arp: this.arp.stats(),
+      dhcp: this.dhcp.stats(now),
+      icmp: this.icmp.stats(),
+      reassembly: this.reassembler.stats(),
+    };
   }
 }

@@ -3,88 +3,31 @@
  * interface is a TAP this process holds, configured by busybox udhcpc from
  * our DHCP server, pinging our gateway, resolving it with ARP.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TapLink } from '../link/tap/index.js';
 import { Ipv4Address } from '../wire/index.js';
+import { netnsSkipReason, startNetnsGuest, type NetnsGuest } from './netns.fixture.js';
 import { Stack } from './stack.js';
 
-const run = promisify(execFile);
-const hasIp = existsSync('/usr/sbin/ip') || existsSync('/sbin/ip') || existsSync('/bin/ip');
-const hasBusybox = existsSync('/usr/bin/busybox') || existsSync('/bin/busybox');
-const isRoot = process.getuid?.() === 0;
-const skipReason = !isRoot
-  ? 'not root'
-  : !existsSync('/dev/net/tun')
-    ? '/dev/net/tun is absent'
-    : !hasIp
-      ? 'ip(8) is absent'
-      : !hasBusybox
-        ? 'busybox is absent'
-        : '';
-if (skipReason !== '') console.log(`netns integration test skipped: ${skipReason}`);
+if (netnsSkipReason !== '') console.log(`netns integration test skipped: ${netnsSkipReason}`);
 
-const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
-const NS = `vpnkit-test-${suffix}`;
-const TAP = `vkns${suffix}`.slice(0, 15);
-
-describe.skipIf(skipReason !== '')('gateway against the Linux kernel in a netns', () => {
+describe.skipIf(netnsSkipReason !== '')('gateway against the Linux kernel in a netns', () => {
   let stack: Stack;
-  let tap: TapLink;
-  let dir: string;
+  let guest: NetnsGuest;
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vpnkit-netns-'));
+  beforeAll(async () => {
     stack = new Stack({ domainName: 'vpnkit.test', mtu: 1400, dnsServers: [Ipv4Address.parse('192.168.65.1')] });
     stack.start();
-    execFileSync('ip', ['netns', 'add', NS]);
-    tap = TapLink.open({ name: TAP });
-    void stack.addLink(tap);
-    // The fd stays valid after the interface moves to another namespace.
-    execFileSync('ip', ['link', 'set', TAP, 'netns', NS]);
-    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    execFileSync('ip', ['-n', NS, 'link', 'set', TAP, 'up']);
-  });
+    guest = await startNetnsGuest(stack);
+  }, 60_000);
 
   afterAll(async () => {
     await stack?.close();
-    try {
-      execFileSync('ip', ['netns', 'del', NS]);
-    } catch {
-      /* already gone */
-    }
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await guest?.close();
   });
 
   it('udhcpc gets a lease matching the config, ping reaches the gateway, ARP resolves it', async () => {
-    const script = join(dir, 'udhcpc.sh');
-    writeFileSync(
-      script,
-      [
-        '#!/bin/sh',
-        'case "$1" in',
-        '  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;',
-        '  bound|renew)',
-        '    ip addr add "$ip/$subnet" dev "$interface"',
-        '    ip route add default via "$router" dev "$interface"',
-        '    echo "LEASE ip=$ip subnet=$subnet router=$router dns=$dns domain=$domain mtu=$mtu lease=$lease serverid=$serverid"',
-        '    ;;',
-        'esac',
-        'exit 0',
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const dhcp = await run(
-      'ip',
-      ['netns', 'exec', NS, 'busybox', 'udhcpc', '-i', TAP, '-n', '-q', '-f', '-s', script, '-O', 'mtu', '-t', '5', '-T', '2'],
-      { timeout: 30_000 },
-    );
-    const line = dhcp.stdout.split('\n').find((l) => l.startsWith('LEASE ')) ?? '';
+    const line = guest.lease;
     console.log(line);
     expect(line).toContain('ip=192.168.65.3 ');
     expect(line).toContain('subnet=255.255.255.0 ');
@@ -95,22 +38,18 @@ describe.skipIf(skipReason !== '')('gateway against the Linux kernel in a netns'
     expect(line).toContain('lease=7200 ');
     expect(line).toContain('serverid=192.168.65.1');
 
-    const addr = execFileSync('ip', ['-n', NS, '-4', 'addr', 'show', TAP]).toString();
+    const addr = execFileSync('ip', ['-n', guest.ns, '-4', 'addr', 'show', guest.tap]).toString();
     expect(addr).toContain('inet 192.168.65.3/24');
 
-    const ping = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '3', '-W', '2', '192.168.65.1'], {
-      timeout: 20_000,
-    });
+    const ping = await guest.exec(['busybox', 'ping', '-c', '3', '-W', '2', '192.168.65.1'], { timeoutMs: 20_000 });
     console.log(ping.stdout.trim().split('\n').slice(-2).join('\n'));
     expect(ping.stdout).toContain('3 packets transmitted, 3 packets received');
 
     // The host alias answers too.
-    const ping2 = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '1', '-W', '2', '192.168.65.2'], {
-      timeout: 10_000,
-    });
+    const ping2 = await guest.exec(['busybox', 'ping', '-c', '1', '-W', '2', '192.168.65.2'], { timeoutMs: 10_000 });
     expect(ping2.stdout).toContain('1 packets received');
 
-    const neigh = execFileSync('ip', ['-n', NS, 'neigh', 'show', 'dev', TAP]).toString();
+    const neigh = execFileSync('ip', ['-n', guest.ns, 'neigh', 'show', 'dev', guest.tap]).toString();
     console.log(neigh.trim());
     expect(neigh).toMatch(/192\.168\.65\.1 lladdr f6:16:36:bc:f9:c6 (REACHABLE|STALE|DELAY|PROBE)/);
 

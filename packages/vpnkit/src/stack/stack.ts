@@ -9,14 +9,30 @@
  *   await stack.close();
  */
 
+import { dnsTcpService, dnsUdpService, type DnsHandler } from '../nat/dns-service.js';
+import { PortForwarder } from '../nat/forward.js';
+import { nodeHost, type HostNetwork } from '../nat/host.js';
+import { TcpNat, type LocalTcpService, type TcpNatOptions, type TcpNatStats } from '../nat/tcp-nat.js';
+import { UdpNat, type LocalUdpService, type UdpNatOptions, type UdpNatStats } from '../nat/udp-nat.js';
 import { Switch, type Link, type SwitchStats } from '../switch/index.js';
 import { resolveStackConfig, systemClock, type Clock, type StackConfig, type StackOptions } from './config.js';
-import { Gateway, type GatewayStats } from './gateway.js';
+import { Gateway, type GatewayStats, type Ipv4Input } from './gateway.js';
+
+export interface StackInit extends StackOptions {
+  /** Host sockets for the NAT and port forwards (default: the real ones). */
+  readonly host?: HostNetwork;
+  /** The DNS service on the gateway's port 53 (UDP and TCP); none by default. */
+  readonly dns?: DnsHandler;
+  readonly tcp?: TcpNatOptions;
+  readonly udp?: UdpNatOptions;
+}
 
 export interface StackStats {
   switch: SwitchStats;
   gateway: GatewayStats;
   links: Record<string, ReturnType<Link['stats']>>;
+  tcp: TcpNatStats;
+  udp: UdpNatStats;
 }
 
 /** Housekeeping interval for MAC aging when nothing else is due, ms. */
@@ -27,12 +43,18 @@ export class Stack {
   readonly clock: Clock;
   readonly switch: Switch;
   readonly gateway: Gateway;
+  /** Guest TCP connections to host sockets (and forwarded ones the other way). */
+  readonly tcp: TcpNat;
+  /** Guest UDP flows to host sockets. */
+  readonly udp: UdpNat;
+  /** Host ports forwarded into guests. */
+  readonly forwards: PortForwarder;
   private readonly links = new Set<Link>();
   private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
   private running = false;
 
-  constructor(opts: StackOptions = {}) {
+  constructor(opts: StackInit = {}) {
     this.config = resolveStackConfig(opts);
     this.clock = opts.clock ?? systemClock;
     this.switch = new Switch({
@@ -41,6 +63,33 @@ export class Stack {
       macTable: { capacity: this.config.macTableSize },
     });
     this.gateway = new Gateway(this.config, this.clock, (f) => this.switch.sendLocal(f));
+    const host = opts.host ?? nodeHost;
+    const wake = (at: number): void => this.wake(at);
+    const tcpServices = new Map<number, LocalTcpService>(opts.tcp?.localServices ?? []);
+    const udpServices = new Map<number, LocalUdpService>(opts.udp?.localServices ?? []);
+    if (opts.dns !== undefined) {
+      tcpServices.set(53, dnsTcpService(opts.dns));
+      udpServices.set(53, dnsUdpService(opts.dns));
+    }
+    this.tcp = new TcpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.tcp, localServices: tcpServices });
+    this.udp = new UdpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.udp, localServices: udpServices });
+    this.forwards = new PortForwarder(this.config, this.clock, host, this.tcp, this.udp);
+    this.gateway.onIpv4((input) => this.inputIpv4(input));
+  }
+
+  private inputIpv4(input: Ipv4Input): void {
+    const { ip, transport } = input.frame.network;
+    if (!this.running) return;
+    switch (transport.kind) {
+      case 'tcp':
+        this.tcp.input(ip, transport.tcp);
+        return;
+      case 'udp':
+        this.udp.input(ip, transport.udp);
+        return;
+      default:
+        return;
+    }
   }
 
   /** Start answering frames. */
@@ -67,30 +116,46 @@ export class Stack {
     return ok;
   }
 
+  /** Arm the timer for `at` if it is earlier than the one armed. */
+  private wake(at: number): void {
+    if (!this.running || at >= this.timerAt) return;
+    this.cancelTimer?.();
+    this.timerAt = at;
+    this.cancelTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => this.tick());
+  }
+
+  private tick(): void {
+    this.cancelTimer = undefined;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    this.switch.expire();
+    this.tcp.poll(now);
+    this.udp.poll(now);
+    this.schedule();
+  }
+
   private schedule(): void {
     if (!this.running) return;
-    const next = this.gateway.poll();
+    const next = Math.min(this.gateway.poll() ?? Infinity, this.tcp.pollAt() ?? Infinity, this.udp.pollAt() ?? Infinity);
     const now = this.clock.now();
-    const at = Math.min(next ?? Infinity, now + TICK_MS);
+    const at = Math.min(next, now + TICK_MS);
     if (at >= this.timerAt && this.cancelTimer !== undefined) return;
     this.cancelTimer?.();
     this.timerAt = at;
-    this.cancelTimer = this.clock.setTimer(Math.max(0, at - now), () => {
-      this.cancelTimer = undefined;
-      this.timerAt = Infinity;
-      this.switch.expire();
-      this.schedule();
-    });
+    this.cancelTimer = this.clock.setTimer(Math.max(0, at - now), () => this.tick());
   }
 
   stats(): StackStats {
     const links: Record<string, ReturnType<Link['stats']>> = {};
     for (const l of this.links) links[l.name] = l.stats();
-    return { switch: this.switch.stats(), gateway: this.gateway.stats(), links };
+    return { switch: this.switch.stats(), gateway: this.gateway.stats(), links, tcp: this.tcp.stats(), udp: this.udp.stats() };
   }
 
   /** Stop timers and close every link. */
   async close(): Promise<void> {
+    await this.forwards.close();
+    this.tcp.close();
+    this.udp.close();
     this.running = false;
     this.cancelTimer?.();
     this.cancelTimer = undefined;

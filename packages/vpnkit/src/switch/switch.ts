@@ -49,6 +49,7 @@ export class Switch {
   private readonly localMac: EthernetAddress;
   private readonly now: () => number;
   private local: LocalHandler | undefined;
+  private tap: ((frame: Uint8Array) => void) | undefined;
   private readonly pumps = new Map<Link, Promise<void>>();
   private readonly counters = {
     received: 0,
@@ -64,6 +65,14 @@ export class Switch {
     this.localMac = opts.localMac.slice();
     this.now = opts.now;
     this.macs = new MacTable<Link>(opts.macTable);
+  }
+
+  /**
+   * Observe every frame the switch sees (from links, and from the gateway),
+   * e.g. for a pcap capture.  The frame must not be modified or retained.
+   */
+  capture(fn: ((frame: Uint8Array) => void) | undefined): void {
+    this.tap = fn;
   }
 
   /** Set the receiver for frames addressed to the gateway (and broadcasts). */
@@ -97,6 +106,7 @@ export class Switch {
   /** Switch one frame that arrived on `from` (exposed for tests and synchronous links). */
   input(frame: Uint8Array, from: Link): void {
     this.counters.received++;
+    this.tap?.(frame);
     let eth: EthernetFrame;
     try {
       eth = EthernetFrame.checked(frame);
@@ -137,6 +147,7 @@ export class Switch {
   /** Send a frame from the gateway: to the link its destination was learned on, else to all. */
   sendLocal(frame: Uint8Array): void {
     this.counters.localSent++;
+    this.tap?.(frame);
     if (frame.length < 14) {
       this.counters.dropped++;
       return;

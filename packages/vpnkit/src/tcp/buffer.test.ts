@@ -26,3 +26,25 @@ describe('RingBuffer', () => {
     expect(b.writeUnallocated(8, bytes(1))).toBe(0);
   });
 });
+
+describe('RingBuffer (regressions and views)', () => {
+  it('keeps out-of-order bytes in place when the queued data is drained to empty', () => {
+    const b = new RingBuffer(8);
+    b.enqueue(bytes(1, 2, 3));
+    expect(b.writeUnallocated(1, bytes(8, 9))).toBe(2); // held past a one-byte hole
+    expect(b.dequeue(3)).toEqual(bytes(1, 2, 3)); // empties the queue
+    expect(b.writeUnallocated(0, bytes(7))).toBe(1); // the hole arrives
+    b.enqueueUnallocated(3);
+    expect(b.dequeue(3)).toEqual(bytes(7, 8, 9));
+  });
+  it('views stop at the wrap point', () => {
+    const b = new RingBuffer(5);
+    b.enqueue(bytes(0, 0, 0, 1, 2));
+    b.consume(3);
+    b.enqueue(bytes(3, 4));
+    expect(b.contiguousAt(0)).toBe(2);
+    expect(b.view(0, 10)).toEqual(bytes(1, 2));
+    expect(b.view(2, 10)).toEqual(bytes(3, 4));
+    expect(b.view(1, 1)).toEqual(bytes(2));
+  });
+});

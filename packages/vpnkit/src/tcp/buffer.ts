@@ -42,7 +42,7 @@ export class RingBuffer {
   /** Append as much of `data` as fits; returns the number of bytes taken. */
   enqueue(data: Uint8Array): number {
     const n = Math.min(data.length, this.free);
-    this.writeAt(this.len, data.subarray(0, n));
+    this.writeAt(this.len, n === data.length ? data : data.subarray(0, n));
     this.len += n;
     return n;
   }
@@ -55,7 +55,7 @@ export class RingBuffer {
   writeUnallocated(offset: number, data: Uint8Array): number {
     if (offset < 0 || offset >= this.free) return 0;
     const n = Math.min(data.length, this.free - offset);
-    this.writeAt(this.len + offset, data.subarray(0, n));
+    this.writeAt(this.len + offset, n === data.length ? data : data.subarray(0, n));
     return n;
   }
 
@@ -78,12 +78,30 @@ export class RingBuffer {
     return out;
   }
 
+  /**
+   * A view (no copy) of up to `max` queued bytes from `offset`, stopping at
+   * the wrap point: the caller asks again for the rest.  Valid until the
+   * ring is next written.
+   */
+  view(offset: number, max: number): Uint8Array {
+    const start = Math.max(0, offset);
+    const n = Math.max(0, Math.min(max, this.len - start));
+    const from = (this.head + start) % this.capacity;
+    return this.storage.subarray(from, from + Math.min(n, this.capacity - from));
+  }
+
+  /** How many bytes from `offset` (into the queued data) lie before the wrap point. */
+  contiguousAt(offset: number): number {
+    return this.capacity - ((this.head + offset) % this.capacity);
+  }
+
   /** Drop up to `n` bytes from the front; returns the number dropped. */
   consume(n: number): number {
     const k = Math.max(0, Math.min(n, this.len));
     this.head = (this.head + k) % this.capacity;
     this.len -= k;
-    if (this.len === 0) this.head = 0;
+    // The head is not reset when the ring empties: out-of-order bytes written
+    // past the queued data (`writeUnallocated`) must stay where they are.
     return k;
   }
 
@@ -104,6 +122,10 @@ export class RingBuffer {
     if (data.length === 0) return;
     const at = (this.head + pos) % this.capacity;
     const first = Math.min(data.length, this.capacity - at);
+    if (first === data.length) {
+      this.storage.set(data, at); // the common case: no wrap, no view to allocate
+      return;
+    }
     this.storage.set(data.subarray(0, first), at);
     if (first < data.length) this.storage.set(data.subarray(first), 0);
   }

@@ -36,4 +36,14 @@ describe('NewReno (RFC 5681 / RFC 6582)', () => {
     expect(c.ssthresh).toBe(4000);
     for (let i = 0; i < 3; i++) expect(c.onDupAck(0x5, 4000, 0x10)).toBe(false);
   });
+  it('enterRecovery (SACK loss detection) follows the third-dup-ACK rules once', () => {
+    const c = new NewReno(1000, 0);
+    c.cwnd = 10000;
+    expect(c.enterRecovery(1001, 10000, 11001)).toBe(true);
+    expect(c).toMatchObject({ inRecovery: true, ssthresh: 5000, cwnd: 8000, recover: 11000 });
+    expect(c.enterRecovery(1001, 10000, 11001)).toBe(false); // already recovering
+    c.onNewAck(11001, 10000, 0);
+    expect(c.inRecovery).toBe(false);
+    expect(c.enterRecovery(11000, 0, 11001)).toBe(false); // does not cover more than recover
+  });
 });

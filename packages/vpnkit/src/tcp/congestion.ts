@@ -104,8 +104,20 @@ export class NewReno {
       return false;
     }
     if (this.dupAcks !== 3) return false;
+    return this.enterRecovery(ack, flight, highest);
+  }
+
+  /**
+   * Loss detected at `ack` by other means than the third duplicate ACK (the
+   * SACK scoreboard shows three segments' worth of data above the hole,
+   * RFC 6675 §5 `IsLost`).  Same rules as the third dup ACK; returns true
+   * when the first unacknowledged segment must be retransmitted now.
+   */
+  enterRecovery(ack: number, flight: number, highest: number): boolean {
+    if (this.inRecovery) return false;
     // RFC 6582 §3.2 step 2: only if the ACK covers more than recover.
     if (!seqGt(ack, this.recover)) return false;
+    this.dupAcks = Math.max(this.dupAcks, 3);
     this.recover = seqAdd(highest, -1);
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.smss);
     this.cwnd = this.ssthresh + 3 * this.smss;

@@ -1,7 +1,7 @@
 /**
- * TCP building blocks (RFC 9293 and friends).  The connection state machine
- * (`connection.ts`, `listener.ts`) is not written yet; these are the pure,
- * tested parts it is built from.
+ * TCP (RFC 9293 and friends): the connection state machine (`TcpConnection`,
+ * `resetFor`) and the pure, tested parts it is built from.  Accepting or
+ * refusing a SYN (LISTEN) is the owner's decision.
  */
 
 export { Assembler, type Range } from './assembler.js';
@@ -17,6 +17,15 @@ export {
   type TcpSegment,
 } from './config.js';
 export { NewReno, type AckOutcome } from './congestion.js';
+export {
+  TcpConnection,
+  resetFor,
+  type TcpCloseReason,
+  type TcpConnectionStats,
+  type TcpEvent,
+  type TcpState,
+} from './connection.js';
 export { generateIsn, seededRandom, type RandomSource } from './isn.js';
+export { SackScoreboard } from './scoreboard.js';
 export { DEFAULT_RTT_OPTIONS, RttEstimator, type RttOptions } from './rtt.js';
 export { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin, seqSub } from './seq.js';

@@ -2,3 +2,4 @@
 export { createLinkPair, type LinkPairOptions } from '../link/pair.js';
 export { ManualClock } from './clock.js';
 export { LINKTYPE_ETHERNET, PCAP_MAGIC, PcapWriter, type PcapSink } from './pcap.js';
+export { ImpairedLink, type Impairment, type ImpairedLinkStats } from './impaired-link.js';

@@ -1,0 +1,30 @@
+/**
+ * The host boundary of the NAT (conventions #3: vpnkit takes its host as
+ * an argument).  Everything the NAT does on the host goes through this
+ * interface: outgoing TCP connections, UDP sockets, listeners for port
+ * forwards.  `nodeHost` is the real one, over `node:net` and `node:dgram`.
+ */
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+
+export interface HostNetwork {
+  /** Start a TCP connection (half-open allowed); the socket emits 'connect' or 'error'. */
+  connectTcp(host: string, port: number): net.Socket;
+  /** A UDP socket bound to an ephemeral port on all addresses. */
+  udpSocket(family: 4 | 6): dgram.Socket;
+  /** A TCP listener (not yet listening), handing over paused, half-open-capable sockets. */
+  tcpServer(onConnection: (socket: net.Socket) => void): net.Server;
+}
+
+export const nodeHost: HostNetwork = {
+  connectTcp(host, port) {
+    return net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+  },
+  udpSocket(family) {
+    return dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+  },
+  tcpServer(onConnection) {
+    return net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+  },
+};

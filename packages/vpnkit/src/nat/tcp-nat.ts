@@ -1,0 +1,493 @@
+/**
+ * TCP NAT: every guest TCP connection terminates in our own TCP
+ * (`TcpConnection`, RFC 9293) and becomes a host socket; port forwards run
+ * the same relay the other way (a host connection opens a connection to
+ * the guest).
+ *
+ *   guest SYN ──► host connect() ──► success: SYN/ACK (TcpConnection.accept)
+ *                                └─► refusal: RST at once (RFC 9293 §3.10.7.1)
+ *   guest data ─► conn.read() ─► socket.write()   (window closes while the
+ *                                                   socket is backed up)
+ *   socket data ► conn.write() ─► segments        (socket paused while the
+ *                                                   send buffer is full)
+ *   FIN either way becomes a half-close the other way.
+ *
+ * The addresses the guest sees: a connection to the host alias (hostIp)
+ * reaches the host's 127.0.0.1; to the gateway, only what a local service
+ * handles (DNS on port 53); anything else goes to that address from the
+ * host.  Every table is bounded (`maxConnections`, `maxPending`); what does
+ * not fit is refused with a RST, never queued.
+ */
+
+import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Clock, StackConfig } from '../stack/config.js';
+import { TcpConnection, resetFor, type TcpEvent } from '../tcp/connection.js';
+import type { TcpOptions } from '../tcp/config.js';
+import { Ipv4Address, TcpFlags, type Ipv4Repr, type TcpRepr } from '../wire/index.js';
+import { DeadlineQueue } from './deadlines.js';
+import type { HostNetwork } from './host.js';
+import { natRoutable, tcpFrame } from './packet.js';
+
+/** What the NAT needs from the gateway. */
+export interface GuestPort {
+  /** Send a frame built by `tcpFrame`/`udpFrames` (14 bytes of headroom). */
+  sendIpv4Frame(dst: Ipv4Address, frame: Uint8Array): boolean;
+  nextIdent(): number;
+}
+
+/** A service the gateway itself offers over TCP (e.g. DNS on port 53). */
+export type LocalTcpService = () => Duplex;
+
+export interface TcpNatOptions {
+  /** Established + closing connections. Default 16384. */
+  maxConnections?: number;
+  /** Host connects in progress. Default 1024. */
+  maxPending?: number;
+  /** Give up a host connect() after this long (the guest gets a RST). Default 20000 ms. */
+  connectTimeoutMs?: number;
+  /** Per-connection TCP parameters (buffers bound the memory per connection). */
+  tcp?: Omit<TcpOptions, 'random' | 'mtu'>;
+  /** Services on the gateway address, by port. */
+  localServices?: ReadonlyMap<number, LocalTcpService>;
+}
+
+export interface TcpNatStats {
+  connections: number;
+  pending: number;
+  opened: number;
+  refused: number;
+  /** SYNs refused because a table was full. */
+  overflow: number;
+  /** Segments without a connection answered with a RST. */
+  strayResets: number;
+  forwarded: number;
+}
+
+type Origin = 'guest' | 'forward';
+
+interface Flow {
+  readonly key: string;
+  readonly origin: Origin;
+  /** The guest's end. */
+  readonly guestIp: Ipv4Address;
+  readonly guestPort: number;
+  /** The far end as the guest sees it. */
+  readonly peerIp: Ipv4Address;
+  readonly peerPort: number;
+  socket: Duplex;
+  conn: TcpConnection | undefined;
+  emit: (seg: TcpRepr) => void;
+  /** Socket data `conn.write` has not taken yet (the socket is paused meanwhile). */
+  toGuest: Uint8Array | undefined;
+  /** The host sent its FIN: shut down towards the guest once `toGuest` is flushed. */
+  hostEnded: boolean;
+  /** The guest's FIN arrived: end the socket once the received data is written. */
+  guestEof: boolean;
+  socketEnded: boolean;
+  socketBlocked: boolean;
+  done: boolean;
+  /** Port-forward that created it (closed with it on unexpose). */
+  forwardId: string | undefined;
+}
+
+function flowKey(guestIp: number, guestPort: number, peerIp: number, peerPort: number): string {
+  return `${guestIp}:${guestPort}:${peerIp}:${peerPort}`;
+}
+
+/** A CSPRNG-backed `RandomSource`, drawing 1 KiB at a time. */
+function cryptoRandom(): () => number {
+  const pool = new Uint32Array(256);
+  let i = pool.length;
+  return () => {
+    if (i >= pool.length) {
+      globalThis.crypto.getRandomValues(pool);
+      i = 0;
+    }
+    return pool[i++] as number;
+  };
+}
+
+export class TcpNat {
+  private readonly flows = new Map<string, Flow>();
+  private readonly deadlines = new DeadlineQueue<Flow>();
+  private pendingCount = 0;
+  private readonly opts: Required<Omit<TcpNatOptions, 'tcp' | 'localServices'>>;
+  private readonly tcpOpts: TcpOptions;
+  private readonly services: ReadonlyMap<number, LocalTcpService>;
+  private readonly counters = { opened: 0, refused: 0, overflow: 0, strayResets: 0, forwarded: 0 };
+  private closed = false;
+
+  constructor(
+    private readonly config: StackConfig,
+    private readonly clock: Clock,
+    private readonly guest: GuestPort,
+    private readonly host: HostNetwork,
+    /** Called with a deadline earlier than any the stack may have armed. */
+    private readonly wake: (at: number) => void,
+    opts: TcpNatOptions = {},
+  ) {
+    this.opts = {
+      maxConnections: opts.maxConnections ?? 16384,
+      maxPending: opts.maxPending ?? 1024,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
+    };
+    this.tcpOpts = { rxBufferSize: 256 * 1024, txBufferSize: 256 * 1024, ...opts.tcp, random: cryptoRandom(), mtu: config.mtu };
+    this.services = opts.localServices ?? new Map();
+  }
+
+  /** A TCP segment from the guest (checksum already verified). */
+  input(ip: Ipv4Repr, seg: TcpRepr): void {
+    if (this.closed) return;
+    const key = flowKey(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    const flow = this.flows.get(key);
+    if (flow !== undefined) {
+      if (flow.conn !== undefined) {
+        flow.conn.process(this.clock.now(), seg);
+        this.kick(flow);
+      } else if (seg.flags & TcpFlags.Rst) {
+        // The guest gave up while the host connect was in progress.
+        this.finish(flow, 'reset');
+      }
+      // Else a retransmitted SYN while connecting: the SYN/ACK follows the connect.
+      return;
+    }
+    if (seg.flags & TcpFlags.Rst) return;
+    if ((seg.flags & (TcpFlags.Syn | TcpFlags.Ack)) !== TcpFlags.Syn) {
+      this.counters.strayResets++;
+      this.reject(ip, seg);
+      return;
+    }
+    this.open(key, ip, seg);
+  }
+
+  private open(key: string, ip: Ipv4Repr, syn: TcpRepr): void {
+    const dst = ip.dst >>> 0;
+    let socket: Duplex;
+    let connecting: net.Socket | undefined;
+    if (dst === this.config.gatewayIp) {
+      const service = this.services.get(syn.dstPort);
+      if (service === undefined) {
+        this.counters.refused++;
+        this.reject(ip, syn);
+        return;
+      }
+      socket = service();
+    } else {
+      if (!natRoutable(this.config, dst)) return;
+      if (this.pendingCount >= this.opts.maxPending || this.flows.size >= this.opts.maxConnections) {
+        this.counters.overflow++;
+        this.reject(ip, syn);
+        return;
+      }
+      const hostAddr = dst === this.config.hostIp ? '127.0.0.1' : Ipv4Address.format(dst);
+      connecting = this.host.connectTcp(hostAddr, syn.dstPort);
+      socket = connecting;
+    }
+    // Keep only what accept() needs from the SYN: its payload is a view into the frame.
+    const synCopy: TcpRepr = { ...syn, payload: new Uint8Array(0) };
+    const flow = this.newFlow(key, 'guest', ip.src >>> 0, syn.srcPort, dst, syn.dstPort, socket, undefined);
+    const established = (): void => {
+      if (flow.done) return;
+      const now = this.clock.now();
+      flow.conn = TcpConnection.accept(
+        now,
+        { addr: flow.peerIp, port: flow.peerPort },
+        { addr: flow.guestIp, port: flow.guestPort },
+        synCopy,
+        this.tcpOpts,
+      );
+      this.counters.opened++;
+      this.attach(flow);
+      this.kick(flow);
+    };
+    if (connecting === undefined) {
+      established();
+      return;
+    }
+    const sock = connecting;
+    this.pendingCount++;
+    let pending = true;
+    const settle = (): void => {
+      if (pending) {
+        pending = false;
+        this.pendingCount--;
+      }
+    };
+    sock.setTimeout(this.opts.connectTimeoutMs, () => sock.destroy(new Error('connect timeout')));
+    sock.once('connect', () => {
+      settle();
+      sock.setTimeout(0);
+      established();
+    });
+    sock.once('error', () => {
+      if (!pending) return; // after connect: the relay's handler deals with it
+      settle();
+      if (flow.done) return;
+      this.counters.refused++;
+      this.reject(ip, synCopy);
+      this.finish(flow, 'refused');
+    });
+    sock.once('close', settle);
+  }
+
+  /**
+   * Port forward: relay a host connection to `guestIp:guestPort`, from the
+   * gateway address and an ephemeral port.  The socket must be paused.
+   */
+  openToGuest(socket: net.Socket, guestIp: Ipv4Address, guestPort: number, forwardId?: string): boolean {
+    if (this.closed || this.flows.size >= this.opts.maxConnections) {
+      this.counters.overflow++;
+      socket.destroy();
+      return false;
+    }
+    const src = this.config.gatewayIp;
+    let port = 0;
+    for (let tries = 0; tries < 64; tries++) {
+      const p = 32768 + Math.floor(Math.random() * (61000 - 32768));
+      if (!this.flows.has(flowKey(guestIp, guestPort, src, p))) {
+        port = p;
+        break;
+      }
+    }
+    if (port === 0) {
+      this.counters.overflow++;
+      socket.destroy();
+      return false;
+    }
+    const key = flowKey(guestIp, guestPort, src, port);
+    const flow = this.newFlow(key, 'forward', guestIp, guestPort, src, port, socket, forwardId);
+    flow.conn = TcpConnection.connect(this.clock.now(), { addr: src, port }, { addr: guestIp, port: guestPort }, this.tcpOpts);
+    this.counters.forwarded++;
+    this.attach(flow);
+    this.kick(flow);
+    return true;
+  }
+
+  /** Abort every connection a port forward opened. */
+  closeForward(forwardId: string): void {
+    for (const f of [...this.flows.values()]) {
+      if (f.forwardId !== forwardId) continue;
+      f.conn?.abort();
+      if (f.conn !== undefined) this.kick(f);
+      else this.finish(f, 'aborted');
+    }
+  }
+
+  private newFlow(
+    key: string,
+    origin: Origin,
+    guestIp: number,
+    guestPort: number,
+    peerIp: number,
+    peerPort: number,
+    socket: Duplex,
+    forwardId: string | undefined,
+  ): Flow {
+    const flow: Flow = {
+      key,
+      origin,
+      guestIp,
+      guestPort,
+      peerIp,
+      peerPort,
+      socket,
+      conn: undefined,
+      emit: (seg) => {
+        this.guest.sendIpv4Frame(guestIp, tcpFrame(peerIp, guestIp, this.guest.nextIdent(), seg));
+      },
+      toGuest: undefined,
+      hostEnded: false,
+      guestEof: false,
+      socketEnded: false,
+      socketBlocked: false,
+      done: false,
+      forwardId,
+    };
+    this.flows.set(key, flow);
+    return flow;
+  }
+
+  /** Wire the socket's events to the connection. */
+  private attach(flow: Flow): void {
+    const s = flow.socket;
+    s.on('data', (chunk: Buffer) => this.fromHost(flow, chunk));
+    s.on('end', () => {
+      flow.hostEnded = true;
+      if (flow.toGuest === undefined) flow.conn?.shutdown();
+      this.kick(flow);
+    });
+    s.on('drain', () => {
+      flow.socketBlocked = false;
+      this.toHost(flow);
+      this.kick(flow);
+    });
+    s.on('error', () => {
+      // ECONNRESET and friends: reset the guest's side too.
+      if (flow.done) return;
+      flow.conn?.abort();
+      this.kick(flow);
+    });
+    s.on('close', () => {
+      if (flow.done || flow.conn === undefined) return;
+      // Closed without an error after both ends: TCP finishes by itself.
+      // Closed under us otherwise (destroyed): abort.
+      if (!(flow.hostEnded && flow.socketEnded)) {
+        flow.conn.abort();
+        this.kick(flow);
+      }
+    });
+    if (flow.origin === 'guest') s.resume();
+  }
+
+  private fromHost(flow: Flow, chunk: Uint8Array): void {
+    const conn = flow.conn;
+    if (conn === undefined || flow.done) return;
+    if (flow.toGuest !== undefined) {
+      // A chunk that was already on its way when we paused.
+      const merged = new Uint8Array(flow.toGuest.length + chunk.length);
+      merged.set(flow.toGuest);
+      merged.set(chunk, flow.toGuest.length);
+      flow.toGuest = merged;
+    } else {
+      const n = conn.write(chunk);
+      if (n < chunk.length) flow.toGuest = chunk.subarray(n);
+    }
+    if (flow.toGuest !== undefined) flow.socket.pause();
+    this.kick(flow);
+  }
+
+  /** Move what the guest sent into the socket, until it pushes back. */
+  private toHost(flow: Flow): void {
+    const conn = flow.conn;
+    if (conn === undefined) return;
+    const s = flow.socket;
+    while (!flow.socketBlocked && !s.destroyed && !flow.socketEnded) {
+      const data = conn.read();
+      if (data === undefined) break;
+      if (!s.write(data)) flow.socketBlocked = true;
+    }
+    if (flow.guestEof && conn.readable === 0 && !flow.socketEnded && !s.destroyed) {
+      flow.socketEnded = true;
+      s.end();
+    }
+  }
+
+  /** Let the guest's send buffer take what the socket had left. */
+  private toGuest(flow: Flow): void {
+    const conn = flow.conn;
+    const pending = flow.toGuest;
+    if (conn === undefined || pending === undefined) return;
+    const n = conn.write(pending);
+    if (n < pending.length) {
+      flow.toGuest = pending.subarray(n);
+      return;
+    }
+    flow.toGuest = undefined;
+    if (flow.hostEnded) conn.shutdown();
+    else flow.socket.resume();
+  }
+
+  /** Run the connection until it is quiet: events, then segments due now. */
+  private kick(flow: Flow): void {
+    const conn = flow.conn;
+    if (conn === undefined || flow.done) return;
+    const now = this.clock.now();
+    for (let round = 0; round < 64; round++) {
+      const events = conn.takeEvents();
+      for (const e of events) this.onEvent(flow, e);
+      if (flow.done) return;
+      const at = conn.pollAt();
+      const due = at !== undefined && at <= now;
+      if (due) conn.dispatch(now, flow.emit);
+      if (!due && events.length === 0) break;
+    }
+    if (flow.done) return;
+    const at = conn.pollAt();
+    this.deadlines.set(flow, at);
+    if (at !== undefined) this.wake(at);
+  }
+
+  private onEvent(flow: Flow, e: TcpEvent): void {
+    switch (e.type) {
+      case 'established':
+        if (flow.origin === 'forward') flow.socket.resume();
+        return;
+      case 'readable':
+        this.toHost(flow);
+        return;
+      case 'writable':
+        this.toGuest(flow);
+        return;
+      case 'eof':
+        flow.guestEof = true;
+        this.toHost(flow);
+        return;
+      case 'closed':
+        // Flush what is left on the way out (a FIN may have followed data).
+        if (e.reason === 'normal') this.toHost(flow);
+        this.finish(flow, e.reason);
+        return;
+    }
+  }
+
+  private finish(flow: Flow, reason: string): void {
+    if (flow.done) return;
+    flow.done = true;
+    this.flows.delete(flow.key);
+    this.deadlines.delete(flow);
+    const s = flow.socket;
+    if (reason === 'normal') {
+      if (!flow.socketEnded && !s.destroyed) {
+        flow.socketEnded = true;
+        s.end();
+      }
+      // Both directions are closed: release the descriptor once the end is flushed.
+      s.once('finish', () => s.destroy());
+      if (s.writableFinished) s.destroy();
+    } else if (reason === 'reset' || reason === 'aborted' || reason === 'timeout' || reason === 'refused') {
+      const sock = s as Partial<net.Socket>;
+      if (typeof sock.resetAndDestroy === 'function' && !s.destroyed && (sock as net.Socket).readyState === 'open') {
+        sock.resetAndDestroy();
+      } else {
+        s.destroy();
+      }
+    } else {
+      s.destroy();
+    }
+  }
+
+  /** Answer a segment with a RST (refused port, no connection). */
+  private reject(ip: Ipv4Repr, seg: TcpRepr): void {
+    const rst = resetFor(seg);
+    if (rst === undefined) return;
+    this.guest.sendIpv4Frame(ip.src, tcpFrame(ip.dst, ip.src, this.guest.nextIdent(), rst));
+  }
+
+
+  /** Earliest timer of any connection. */
+  pollAt(): number | undefined {
+    return this.deadlines.peek();
+  }
+
+  /** Run the connections whose timers are due. */
+  poll(now: number): void {
+    for (const flow of this.deadlines.popDue(now)) this.kick(flow);
+  }
+
+  stats(): TcpNatStats {
+    return { connections: this.flows.size - this.pendingCount, pending: this.pendingCount, ...this.counters };
+  }
+
+  /** Reset every connection and release every socket. */
+  close(): void {
+    this.closed = true;
+    for (const f of [...this.flows.values()]) {
+      if (f.conn !== undefined) {
+        f.conn.abort();
+        f.conn.dispatch(this.clock.now(), f.emit);
+      }
+      this.finish(f, 'aborted');
+    }
+  }
+}
