@@ -1,10 +1,12 @@
 /**
  * Git's lock-file protocol for refs (see git's lockfile.c): `<ref>.lock` is created with
  * O_CREAT|O_EXCL, the new value is written and fsynced into it, and it is renamed over the
- * ref. A second writer, in this process or in `git` itself, fails to create the lock and
- * retries, so a compare-and-swap made under the lock is exact.
+ * ref; the directory is fsynced too, so the rename survives a crash. A second writer, in
+ * this process or in `git` itself, fails to create the lock and retries, so a
+ * compare-and-swap made under the lock is exact.
  */
 import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatakitError } from '../errors.js';
 
@@ -47,6 +49,7 @@ export async function withLockFile<T>(
         await handle.close();
         await rename(lockPath, path);
         renamed = true;
+        await syncDir(dirname(path));
       }
       return result;
     } finally {
@@ -55,5 +58,18 @@ export async function withLockFile<T>(
         await rm(lockPath, { force: true });
       }
     }
+  }
+}
+
+/** Makes a rename in `dir` durable; file systems that refuse to fsync a directory are let be. */
+async function syncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  } finally {
+    await h.close();
   }
 }

@@ -95,3 +95,45 @@ describe.skipIf(!hasGit)('Store against git', () => {
     expect(execFileSync('git', ['--git-dir', store.gitdir, 'rev-parse', 'packed'], { encoding: 'utf8' }).trim()).toBe(c2);
   });
 });
+
+describe('Store reads and ref edits', () => {
+  it('reads back trees, blobs and commits; knows object types and ancestry', async () => {
+    const c1 = await commitFile('a', 'one\n', []);
+    const c2 = await commitFile('b', 'two\n', [c1]);
+    const info = await store.readCommit(c2);
+    expect(info.parents).toEqual([c1]);
+    const tree = await store.readTree(info.tree);
+    expect(tree.map((e) => [e.mode, e.path])).toEqual([['100644', 'b']]);
+    const blob = tree[0]?.oid ?? '';
+    expect(new TextDecoder().decode(await store.readBlob(blob))).toBe('two\n');
+    expect(await store.objectType(c2)).toBe('commit');
+    expect(await store.objectType(info.tree)).toBe('tree');
+    expect(await store.objectType(blob)).toBe('blob');
+    expect(await store.objectType('0'.repeat(40))).toBeUndefined();
+    expect(await store.objectType('nothex')).toBeUndefined();
+    expect(await store.isAncestor(c1, c2)).toBe(true);
+    expect(await store.isAncestor(c2, c1)).toBe(false);
+    expect(await store.isAncestor(c2, c2)).toBe(true);
+    expect(await store.mergeBase(c1, c2)).toBe(c1);
+    const other = await commitFile('c', 'three\n', []);
+    expect(await store.mergeBase(c2, other)).toBeUndefined();
+    await store.syncObjects([c1, c2, info.tree, blob, '0'.repeat(40)]);
+  });
+
+  it('deleteBranch is a compare-and-swap, also for packed refs', async () => {
+    const c1 = await commitFile('a', '1', []);
+    const c2 = await commitFile('a', '2', [c1]);
+    await store.updateBranch('topic', undefined, c2);
+    await expect(store.deleteBranch('topic', c1)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await store.listBranches()).toEqual(['topic']);
+    await store.deleteBranch('topic', c2);
+    expect(await store.branchHead('topic')).toBeUndefined();
+    expect(await store.listBranches()).toEqual([]);
+    await expect(store.deleteBranch('topic', c2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    if (!hasGit) return;
+    await store.updateBranch('packed', undefined, c1);
+    execFileSync('git', ['--git-dir', store.gitdir, 'pack-refs', '--all']);
+    await store.deleteBranch('packed', c1);
+    expect(execFileSync('git', ['--git-dir', store.gitdir, 'for-each-ref'], { encoding: 'utf8' })).toBe('');
+  });
+});

@@ -6,7 +6,7 @@
  * other writers in this process and against the `git` CLI.
  */
 import * as fs from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import { DatakitError } from '../errors.js';
@@ -31,6 +31,16 @@ export interface Signature {
   timezoneOffset?: number;
 }
 
+/** A commit as read back. */
+export interface CommitInfo {
+  oid: Oid;
+  tree: Oid;
+  parents: Oid[];
+  message: string;
+  author: Signature;
+  committer: Signature;
+}
+
 export interface CommitInput {
   tree: Oid;
   parents: Oid[];
@@ -40,6 +50,14 @@ export interface CommitInput {
 }
 
 const OID = /^[0-9a-f]{40}$/;
+
+/** True for a full lower-case SHA-1 hex id. */
+export function isOid(s: string): boolean {
+  return OID.test(s);
+}
+
+/** Parsed trees are immutable: a small cache saves re-inflating them on every walk. */
+const TREE_CACHE = 4096;
 // git check-ref-format, the parts that matter for branch names given by users.
 const BAD_BRANCH = /(^|\/)\.|\.\.|[\x00-\x20\x7f~^:?*[\\]|@\{|\.lock(\/|$)|\/$|^\/|\/\/|^$|\.$|^@$/;
 
@@ -49,6 +67,8 @@ export function isValidBranchName(name: string): boolean {
 
 export class Store {
   readonly gitdir: string;
+  readonly #cache = {};
+  readonly #trees = new Map<Oid, readonly TreeEntry[]>();
 
   private constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -99,6 +119,121 @@ export class Store {
       if ((err as { code?: string }).code === 'NotFoundError') return undefined;
       throw err;
     }
+  }
+
+  /** One tree level, as git stores it (sorted). Fails with NotFoundError / ObjectTypeError codes. */
+  async readTree(oid: Oid): Promise<readonly TreeEntry[]> {
+    const hit = this.#trees.get(oid);
+    if (hit !== undefined) return hit;
+    const r = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.#cache });
+    const entries = r.tree.map((e) => ({ mode: e.mode as TreeEntry['mode'], path: e.path, oid: e.oid, type: e.type as TreeEntry['type'] }));
+    if (this.#trees.size >= TREE_CACHE) this.#trees.clear();
+    this.#trees.set(oid, entries);
+    return entries;
+  }
+
+  async readBlob(oid: Oid): Promise<Uint8Array> {
+    return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.#cache })).blob;
+  }
+
+  async readCommit(oid: Oid): Promise<CommitInfo> {
+    const r = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.#cache });
+    const c = r.commit;
+    return { oid: r.oid, tree: c.tree, parents: [...c.parent], message: c.message, author: c.author, committer: c.committer };
+  }
+
+  /** The object's type, or `undefined` when the repository does not hold it. */
+  async objectType(oid: Oid): Promise<'blob' | 'tree' | 'commit' | 'tag' | undefined> {
+    if (!OID.test(oid)) return undefined;
+    try {
+      const r = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
+      return r.type === 'blob' || r.type === 'tree' || r.type === 'commit' || r.type === 'tag' ? r.type : undefined;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NotFoundError') return undefined;
+      throw err;
+    }
+  }
+
+  /** The object's content without git's header (what `git cat-file <type> <oid>` prints). */
+  async readRaw(oid: Oid): Promise<{ type: string; content: Uint8Array }> {
+    const r = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
+    return { type: r.type, content: r.object as Uint8Array };
+  }
+
+  /** Names of the branches (refs/heads/*), loose or packed. */
+  listBranches(): Promise<string[]> {
+    return git.listBranches({ fs, gitdir: this.gitdir });
+  }
+
+  /** True when `ancestor` is `oid` or one of its ancestors. */
+  async isAncestor(ancestor: Oid, oid: Oid): Promise<boolean> {
+    if (ancestor === oid) return true;
+    return git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.#cache });
+  }
+
+  /** A best common ancestor of two commits, or `undefined` when they share no history. */
+  async mergeBase(a: Oid, b: Oid): Promise<Oid | undefined> {
+    const r = (await git.findMergeBase({ fs, gitdir: this.gitdir, oids: [a, b], cache: this.#cache })) as Oid[];
+    return r[0];
+  }
+
+  /**
+   * Makes loose objects durable: fsyncs each object file this store wrote and its
+   * directory. Called before a ref is moved to point at them (objects already packed
+   * are durable and are skipped).
+   */
+  async syncObjects(oids: Iterable<Oid>): Promise<void> {
+    const dirs = new Set<string>();
+    for (const oid of new Set(oids)) {
+      if (!OID.test(oid)) continue;
+      const dir = join(this.gitdir, 'objects', oid.slice(0, 2));
+      try {
+        const h = await open(join(dir, oid.slice(2)), 'r');
+        try {
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+        dirs.add(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    dirs.add(join(this.gitdir, 'objects'));
+    for (const d of dirs) {
+      const h = await open(d, 'r');
+      try {
+        await h.sync();
+      } catch (err) {
+        // Some file systems refuse fsync on a directory; the file itself is synced.
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+      } finally {
+        await h.close();
+      }
+    }
+  }
+
+  /**
+   * Deletes branch `name` if it is at `expected` (compare-and-swap under git's ref lock).
+   * Fails with `code: 'CONFLICT'` when it is elsewhere or does not exist.
+   */
+  async deleteBranch(name: string, expected: Oid): Promise<void> {
+    this.#checkBranch(name);
+    const path = join(this.gitdir, 'refs', 'heads', ...name.split('/'));
+    await mkdir(dirname(path), { recursive: true });
+    await withLockFile(path, async () => {
+      const current = await this.#readLooseOrPacked(name, path);
+      if (current !== expected) {
+        throw new DatakitError('CONFLICT', `branch ${name} is at ${current ?? '(none)'}, expected ${expected}`, {
+          branch: name,
+          current,
+          expected,
+        });
+      }
+      // Removes the loose file and any packed-refs line.
+      await git.deleteRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
+      return { result: undefined };
+    });
   }
 
   /**

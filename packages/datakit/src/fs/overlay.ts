@@ -1,0 +1,285 @@
+/**
+ * A transaction's working tree: a copy-on-write overlay of a git tree, in memory.
+ *
+ * datakit datakit.ml `rw`: "Irmin doesn't store empty directories, so we need to
+ * store that list in the server's memory. Meet [extra_dirs]." Here every directory
+ * is a node; one left empty is simply not written to git.
+ *
+ * Nodes load lazily from the store (a directory's entries on first use, a file's bytes
+ * on first read or write), keep their git id while unchanged, and lose it once they or
+ * anything below them change, so `writeTree` rewrites only what changed. Nodes are
+ * objects, not paths: a fid that holds a file follows it across renames, and a removed
+ * node is marked so further use fails with ENOENT, as on Unix.
+ */
+import type { Oid, Store, TreeEntry } from '../store/store.js';
+import { alreadyExists, badName, FsError, isDir, noEntry, notDir } from './errors.js';
+
+let nextId = 1;
+
+interface Base {
+  readonly id: number;
+  parent: ODir | undefined;
+  name: string;
+  removed: boolean;
+  version: number;
+}
+export interface ODir extends Base {
+  kind: 'dir';
+  /** The git tree while unchanged. */
+  oid: Oid | undefined;
+  children: Map<string, ONode> | undefined;
+}
+export interface OFile extends Base {
+  kind: 'file';
+  exec: boolean;
+  /** The git blob while unchanged. */
+  oid: Oid | undefined;
+  data: Uint8Array | undefined;
+}
+export interface OLink extends Base {
+  kind: 'symlink';
+  target: string;
+  oid: Oid | undefined;
+}
+export type ONode = ODir | OFile | OLink;
+
+const NAME_MAX = 255;
+
+export function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw badName(name);
+  if (new TextEncoder().encode(name).length > NAME_MAX) throw new FsError('ENAMETOOLONG', `Name too long: ${name.slice(0, 32)}...`);
+  // git itself refuses a tree entry named .git (fsck: hasDotgit).
+  if (name.toLowerCase() === '.git') throw badName(name);
+}
+
+export interface OverlayOptions {
+  /** Most bytes of changed file contents held in memory (default 256 MiB); past it, ENOSPC. */
+  maxBytes?: number;
+}
+
+export class Overlay {
+  readonly root: ODir;
+  readonly maxBytes: number;
+  /** Bytes of file contents held in memory. */
+  bytes = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    tree: Oid | undefined,
+    opts: OverlayOptions = {},
+  ) {
+    this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.root = { kind: 'dir', id: nextId++, parent: undefined, name: '', removed: false, version: 0, oid: tree, children: tree === undefined ? new Map() : undefined };
+  }
+
+  /**
+   * Runs `fn` after every change queued before it: 9P requests run concurrently, and two
+   * writes to one file must not both start from the same old contents.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async children(d: ODir): Promise<Map<string, ONode>> {
+    if (d.removed) throw noEntry();
+    if (d.children !== undefined) return d.children;
+    const entries = d.oid === undefined ? [] : await this.store.readTree(d.oid);
+    // Another caller may have loaded it while we waited.
+    if (d.children !== undefined) return d.children;
+    const m = new Map<string, ONode>();
+    for (const e of entries) m.set(e.path, this.fromEntry(e, d));
+    d.children = m;
+    return m;
+  }
+
+  private fromEntry(e: TreeEntry, parent: ODir): ONode {
+    const base = { id: nextId++, parent, name: e.path, removed: false, version: 0 };
+    if (e.mode === '040000') return { ...base, kind: 'dir', oid: e.oid, children: undefined };
+    if (e.mode === '120000') return { ...base, kind: 'symlink', target: '', oid: e.oid };
+    return { ...base, kind: 'file', exec: e.mode === '100755', oid: e.oid, data: undefined };
+  }
+
+  async lookup(d: ODir, name: string): Promise<ONode> {
+    const c = (await this.children(d)).get(name);
+    if (c === undefined) throw noEntry(name);
+    return c;
+  }
+
+  async read(f: OFile): Promise<Uint8Array> {
+    if (f.removed) throw noEntry(f.name);
+    if (f.data !== undefined) return f.data;
+    const data = f.oid === undefined ? new Uint8Array(0) : await this.store.readBlob(f.oid);
+    // Unchanged blobs are not counted against maxBytes: they are in git already.
+    if (f.data === undefined) f.data = data;
+    return f.data;
+  }
+
+  async linkTarget(l: OLink): Promise<string> {
+    if (l.removed) throw noEntry(l.name);
+    if (l.oid !== undefined && l.target === '') l.target = new TextDecoder().decode(await this.store.readBlob(l.oid));
+    return l.target;
+  }
+
+  /** Replaces a file's contents. */
+  async setData(f: OFile, data: Uint8Array): Promise<void> {
+    const old = await this.read(f);
+    const delta = data.length - (f.oid === undefined ? old.length : 0);
+    if (this.bytes + delta > this.maxBytes) throw new FsError('ENOSPC', `The transaction holds more than ${this.maxBytes} bytes`);
+    this.bytes += delta;
+    f.data = data;
+    this.changed(f);
+  }
+
+  setExec(f: OFile, exec: boolean): void {
+    if (f.exec === exec) return;
+    f.exec = exec;
+    this.changed(f);
+  }
+
+  private async add<T extends ONode>(d: ODir, name: string, make: (base: Base) => T): Promise<T> {
+    checkName(name);
+    const m = await this.children(d);
+    if (m.has(name)) throw alreadyExists();
+    const n = make({ id: nextId++, parent: d, name, removed: false, version: 0 });
+    m.set(name, n);
+    this.changed(d);
+    if (n.kind !== 'dir') this.onTouch?.(this.pathOf(n));
+    return n;
+  }
+
+  async mkdir(d: ODir, name: string): Promise<ODir> {
+    const n = await this.add(d, name, (b): ODir => ({ ...b, kind: 'dir', oid: undefined, children: new Map() }));
+    this.onTouch?.(this.pathOf(n));
+    return n;
+  }
+
+  createFile(d: ODir, name: string, exec: boolean): Promise<OFile> {
+    return this.add(d, name, (b) => ({ ...b, kind: 'file', exec, oid: undefined, data: new Uint8Array(0) }));
+  }
+
+  symlink(d: ODir, name: string, target: string): Promise<OLink> {
+    if (target.length > 4096) throw new FsError('ENAMETOOLONG', 'Symlink target too long');
+    return this.add(d, name, (b) => ({ ...b, kind: 'symlink', target, oid: undefined }));
+  }
+
+  /** Removes `d/name`; a directory only when `dir` (and then recursively, as datakit does). */
+  async unlink(d: ODir, name: string, dir: boolean): Promise<void> {
+    const m = await this.children(d);
+    const n = m.get(name);
+    if (n === undefined) throw noEntry(name);
+    if (dir && n.kind !== 'dir') throw notDir();
+    if (!dir && n.kind === 'dir') throw isDir();
+    const path = this.pathOf(n);
+    m.delete(name);
+    this.drop(n);
+    this.changed(d);
+    this.onTouch?.(path);
+  }
+
+  private drop(n: ONode): void {
+    n.removed = true;
+    if (n.kind === 'file' && n.data !== undefined && n.oid === undefined) this.bytes -= n.data.length;
+    if (n.kind === 'dir' && n.children !== undefined) for (const c of n.children.values()) this.drop(c);
+  }
+
+  /** rename(2): replaces a file, or an empty directory with a directory. */
+  async rename(from: ODir, oldName: string, to: ODir, newName: string): Promise<void> {
+    checkName(newName);
+    const src = await this.lookup(from, oldName);
+    for (let d: ODir | undefined = to; d !== undefined; d = d.parent) {
+      if (d === src) throw new FsError('EINVAL', 'Cannot move a directory into itself');
+    }
+    const dst = await this.children(to);
+    const victim = dst.get(newName);
+    if (victim === src) return;
+    if (victim !== undefined) {
+      if (victim.kind === 'dir' && src.kind !== 'dir') throw isDir();
+      if (victim.kind !== 'dir' && src.kind === 'dir') throw notDir();
+      if (victim.kind === 'dir' && (await this.children(victim)).size > 0) throw new FsError('ENOTEMPTY', 'Directory not empty');
+      dst.delete(newName);
+      this.drop(victim);
+    }
+    const oldPath = this.pathOf(src);
+    (await this.children(from)).delete(oldName);
+    this.changed(from);
+    src.parent = to;
+    src.name = newName;
+    dst.set(newName, src);
+    this.changed(to);
+    this.onTouch?.(oldPath);
+    this.onTouch?.(this.pathOf(src));
+  }
+
+  /** Called with the path of every node written, created, removed or renamed (from or to). */
+  onTouch: ((path: string) => void) | undefined;
+
+  /** `n`'s path from the root ('' for the root). */
+  pathOf(n: ONode): string {
+    const names: string[] = [];
+    for (let c: ONode | undefined = n; c?.parent !== undefined; c = c.parent) names.push(c.name);
+    return names.reverse().join('/');
+  }
+
+  /** Replaces the whole tree (a merge's result): every node held so far is gone. */
+  reset(tree: Oid | undefined): void {
+    if (this.root.children !== undefined) for (const c of this.root.children.values()) this.drop(c);
+    this.root.oid = tree;
+    this.root.children = tree === undefined ? new Map() : undefined;
+    this.root.version++;
+    this.bytes = 0;
+  }
+
+  /** Marks `n` and its ancestors as changed: their git ids no longer hold. */
+  changed(n: ONode): void {
+    if (n.kind !== 'dir') this.onTouch?.(this.pathOf(n));
+    n.version++;
+    if (n.kind !== 'symlink') n.oid = undefined;
+    for (let d = n.parent; d !== undefined; d = d.parent) {
+      d.oid = undefined;
+      d.version++;
+    }
+  }
+
+  /**
+   * Writes what changed to the store. Returns the root tree and every object written
+   * (to be made durable before a ref points at them). Empty directories are left out.
+   */
+  async writeTree(): Promise<{ tree: Oid; written: Oid[] }> {
+    const written: Oid[] = [];
+    const tree = (await this.writeDir(this.root, written)) ?? (await this.store.writeTree([]));
+    if (this.root.oid === undefined) written.push(tree);
+    return { tree, written };
+  }
+
+  private async writeDir(d: ODir, written: Oid[]): Promise<Oid | undefined> {
+    if (d.oid !== undefined) return d.oid;
+    const entries: TreeEntry[] = [];
+    for (const [name, c] of await this.children(d)) {
+      if (c.kind === 'dir') {
+        const oid = await this.writeDir(c, written);
+        if (oid !== undefined) entries.push({ mode: '040000', path: name, oid, type: 'tree' });
+      } else if (c.kind === 'file') {
+        let oid = c.oid;
+        if (oid === undefined) {
+          oid = await this.store.writeBlob(await this.read(c));
+          written.push(oid);
+        }
+        entries.push({ mode: c.exec ? '100755' : '100644', path: name, oid, type: 'blob' });
+      } else {
+        let oid = c.oid;
+        if (oid === undefined) {
+          oid = await this.store.writeBlob(new TextEncoder().encode(c.target));
+          written.push(oid);
+        }
+        entries.push({ mode: '120000', path: name, oid, type: 'blob' });
+      }
+    }
+    if (entries.length === 0) return undefined;
+    const oid = await this.store.writeTree(entries);
+    written.push(oid);
+    return oid;
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * What every connection shares: the store, the branch heads and their watchers, and
+ * the branch operations the filesystem offers (create, delete, rename, fast-forward,
+ * commit with a three-way merge). No 9P here.
+ *
+ * datakit datakit.ml: `commit_of_commit_id` ("invalid-hash %S: %s", or ENOENT),
+ * `fast_forward` (`Rejected` -> "not-fast-forward"), `Transaction.merge`
+ * (`Store.Head.merge ~into`: fast-forward when the head is an ancestor of the new
+ * commit, else a merge commit, "Merge conflict: %s" when that fails), the info
+ * "datakit <datakit@mobyproject.org>".
+ */
+import { DatakitError } from '../errors.js';
+import type { CommitInfo, Oid, Signature, Store } from '../store/store.js';
+import { isOid, isValidBranchName } from '../store/store.js';
+import { alreadyExists, badName, FsError, invalidHash, mergeConflict, noEntry, notFastForward } from './errors.js';
+import { mergeTrees } from './merge.js';
+import { Watchable } from './watch.js';
+
+export interface RepoOptions {
+  store: Store;
+  /** Author and committer of the commits made (default `datakit <datakit@mobyproject.org>`). */
+  author?: { name: string; email: string };
+  /** Clock in ms (default Date.now). */
+  now?: () => number;
+}
+
+/** How often a commit retries when the branch keeps moving under it. */
+const MAX_RETRIES = 16;
+/** Branches made with mkdir and not yet committed to are held in memory: at most this many. */
+const MAX_EMPTY = 10_000;
+
+export class Repo {
+  readonly store: Store;
+  private readonly author: { name: string; email: string };
+  private readonly now: () => number;
+  private readonly heads = new Map<string, Watchable<Oid | undefined>>();
+  /** Branches made with mkdir that have no commit yet (git has no ref for them). */
+  private readonly empty = new Set<string>();
+
+  constructor(opts: RepoOptions) {
+    this.store = opts.store;
+    this.author = opts.author ?? { name: 'datakit', email: 'datakit@mobyproject.org' };
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The watchable head of `name` (kept up to date by this server's own updates). */
+  watch(name: string): Watchable<Oid | undefined> {
+    let w = this.heads.get(name);
+    if (w === undefined) {
+      w = new Watchable<Oid | undefined>(undefined);
+      this.heads.set(name, w);
+    }
+    return w;
+  }
+
+  private publish(name: string, head: Oid | undefined): void {
+    // No watcher is made for a name nobody watches that has no head: looking up random
+    // names must not grow the map.
+    if (head === undefined && !this.heads.has(name)) return;
+    const w = this.watch(name);
+    if (w.value !== head) w.set(head);
+  }
+
+  /** The head commit of a branch, read from git (and published to watchers if it moved). */
+  async head(name: string): Promise<Oid | undefined> {
+    const h = isValidBranchName(name) ? await this.store.branchHead(name) : undefined;
+    this.publish(name, h);
+    return h;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return this.empty.has(name) || (await this.head(name)) !== undefined;
+  }
+
+  /** Branch names; those with a '/' (made by the git CLI) cannot be a 9P name and are left out. */
+  async branches(): Promise<string[]> {
+    const names = new Set([...(await this.store.listBranches()), ...this.empty]);
+    return [...names].filter((n) => !n.includes('/')).sort();
+  }
+
+  /** mkdir branch/<name>: an empty branch until its first commit. */
+  async createBranch(name: string): Promise<void> {
+    if (!isValidBranchName(name)) throw badName(name);
+    if (await this.exists(name)) throw alreadyExists();
+    if (this.empty.size >= MAX_EMPTY) throw new FsError('ENOSPC', `At most ${MAX_EMPTY} branches without commits`);
+    this.empty.add(name);
+  }
+
+  async deleteBranch(name: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      const h = await this.head(name);
+      if (h === undefined) {
+        if (!this.empty.delete(name)) throw noEntry(name);
+        return;
+      }
+      try {
+        await this.store.deleteBranch(name, h);
+        this.empty.delete(name);
+        this.publish(name, undefined);
+        return;
+      } catch (err) {
+        if (!(err instanceof DatakitError && err.code === 'CONFLICT') || i >= MAX_RETRIES) throw err;
+      }
+    }
+  }
+
+  async renameBranch(from: string, to: string): Promise<void> {
+    if (!isValidBranchName(to)) throw badName(to);
+    if (from === to) return;
+    if (await this.exists(to)) throw alreadyExists();
+    const h = await this.head(from);
+    if (h === undefined) {
+      if (!this.empty.delete(from)) throw noEntry(from);
+      this.empty.add(to);
+      return;
+    }
+    await this.cas(to, undefined, h);
+    try {
+      await this.store.deleteBranch(from, h);
+    } catch (err) {
+      // `from` moved meanwhile: undo, so no commit is lost.
+      await this.store.deleteBranch(to, h).catch(() => undefined);
+      this.publish(to, undefined);
+      throw err;
+    }
+    this.publish(from, undefined);
+  }
+
+  /** datakit `commit_of_commit_id`: the commit named by `hash`. */
+  async commit(hash: string): Promise<CommitInfo> {
+    if (!isOid(hash)) throw invalidHash(hash, /^[0-9a-fA-F]*$/.test(hash) ? 'expected 40 lower-case hex digits' : 'not a hex string');
+    const type = await this.store.objectType(hash);
+    if (type === undefined) throw noEntry(hash);
+    if (type !== 'commit') throw invalidHash(hash, `a ${type}, not a commit`);
+    return this.store.readCommit(hash);
+  }
+
+  private async cas(name: string, expected: Oid | undefined, next: Oid): Promise<void> {
+    await this.store.updateBranch(name, expected, next);
+    this.empty.delete(name);
+    this.publish(name, next);
+  }
+
+  /** Writing a commit id to `fast-forward`. */
+  async fastForward(name: string, hash: string): Promise<void> {
+    const target = (await this.commit(hash)).oid;
+    const current = await this.head(name);
+    if (current === undefined) {
+      if (!(await this.exists(name))) throw noEntry(name);
+    } else {
+      if (current === target) return;
+      if (!(await this.store.isAncestor(current, target))) throw notFastForward();
+    }
+    try {
+      await this.cas(name, current, target);
+    } catch (err) {
+      // The branch moved meanwhile: datakit's `Rejected` "(concurrent update)".
+      if (err instanceof DatakitError && err.code === 'CONFLICT') throw notFastForward();
+      throw err;
+    }
+  }
+
+  private signature(): Signature {
+    return { ...this.author, timestamp: Math.floor(this.now() / 1000), timezoneOffset: 0 };
+  }
+
+  /** Writes a commit (objects made durable first); returns its id. */
+  async writeCommit(tree: Oid, parents: Oid[], message: string, written: Oid[]): Promise<Oid> {
+    const sig = this.signature();
+    const oid = await this.store.writeCommit({ tree, parents, message, author: sig, committer: sig });
+    await this.store.syncObjects([...written, oid]);
+    return oid;
+  }
+
+  /**
+   * Moves branch `name` to include `commit` (datakit `Store.Head.merge ~into`): a
+   * fast-forward when the branch head is an ancestor of it, else a merge commit of
+   * the head and `commit` whose trees merge three-way. Retries when the branch moves
+   * under it; fails with "Merge conflict: ..." and moves nothing on a conflict.
+   */
+  async mergeInto(name: string, commit: Oid, message: string): Promise<Oid> {
+    for (let i = 0; ; i++) {
+      const current = await this.head(name);
+      try {
+        if (current === undefined || current === commit || (await this.store.isAncestor(current, commit))) {
+          if (current !== commit) await this.cas(name, current, commit);
+          return commit;
+        }
+        if (await this.store.isAncestor(commit, current)) return current;
+        const base = await this.store.mergeBase(current, commit);
+        const [ours, theirs] = await Promise.all([this.store.readCommit(current), this.store.readCommit(commit)]);
+        const baseTree = base === undefined ? undefined : (await this.store.readCommit(base)).tree;
+        const m = await mergeTrees(this.store, baseTree, ours.tree, theirs.tree);
+        if (m.tree === undefined) throw mergeConflict(m.conflicts.map((c) => `${c.path}: ${c.why}`).join(', '));
+        const merged = await this.writeCommit(m.tree, [current, commit], message, m.written);
+        await this.cas(name, current, merged);
+        return merged;
+      } catch (err) {
+        if (!(err instanceof DatakitError && err.code === 'CONFLICT') || i >= MAX_RETRIES) {
+          if (err instanceof DatakitError && err.code === 'CONFLICT') throw new FsError('EBUSY', `branch ${name} keeps moving`);
+          throw err;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The datakit filesystem over a Store: one shared `Repo`, one `DatakitConnection`
+ * (a p9p Handler) per 9P connection.
+ *
+ * datakit 9p.md: the root holds `branch/ trees/ commits/ snapshots/ remotes/`
+ * (datakit's `debug/` is left out).
+ */
+import type { Duplex } from 'node:stream';
+import { serve } from '@kitbox/p9p';
+import type { ServerConnection } from '@kitbox/p9p';
+import { Store } from '../store/store.js';
+import { branchesDir } from './branch.js';
+import { DatakitConnection } from './handler.js';
+import type { Node } from './node.js';
+import { StaticDir } from './node.js';
+import { commitsDir, snapshotsDir, treesDir } from './objects.js';
+import { Repo } from './repo.js';
+import type { Fetcher } from './fetch.js';
+import { gitFetcher } from './fetch.js';
+import { remotesDir } from './remotes.js';
+import type { Transaction } from './transaction.js';
+
+export interface DatakitFsOptions {
+  store: Store;
+  /** Author and committer of commits (default `datakit <datakit@mobyproject.org>`). */
+  author?: { name: string; email: string };
+  /** Most bytes of changed file contents one transaction holds in memory (default 256 MiB). */
+  maxTransactionBytes?: number;
+  /** Where unexpected errors (answered EIO) are reported (default: nowhere). */
+  log?: (message: string) => void;
+  /** Clock in ms for commit times (default Date.now). */
+  now?: () => number;
+  /**
+   * How often a blocked `head.live` read re-reads its branch for changes made outside
+   * this server, e.g. by the git CLI (ms, default 1000). This server's own commits wake
+   * readers at once.
+   */
+  pollMs?: number;
+  /** How `remotes/<r>/fetch` fetches (default: the git CLI, see fetch.ts). */
+  fetcher?: Fetcher;
+}
+
+let nextConnection = 1;
+
+export class DatakitFs {
+  readonly repo: Repo;
+  private readonly opts: DatakitFsOptions;
+
+  constructor(opts: DatakitFsOptions) {
+    this.opts = opts;
+    this.repo = new Repo({
+      store: opts.store,
+      ...(opts.author === undefined ? {} : { author: opts.author }),
+      ...(opts.now === undefined ? {} : { now: opts.now }),
+    });
+  }
+
+  /**
+   * Opens (creating if needed) the bare repository `gitdir` and serves it.
+   *
+   * @example
+   * const fs = await DatakitFs.open({ gitdir: '/var/lib/kitbox/state.git' });
+   * await listen({ address: 'unix!/run/datakit.sock', onConnection: (s) => fs.serve(s) });
+   */
+  static async open(opts: Omit<DatakitFsOptions, 'store'> & { gitdir: string }): Promise<DatakitFs> {
+    const { gitdir, ...rest } = opts;
+    return new DatakitFs({ ...rest, store: await Store.open({ gitdir }) });
+  }
+
+  /** A Handler for one 9P connection; call `close()` on it when the connection ends. */
+  connection(): DatakitConnection {
+    const connKey = `conn${nextConnection++}`;
+    const txs = new Map<string, Map<string, Transaction>>();
+    const transactions = (branch: string): Map<string, Transaction> => {
+      let m = txs.get(branch);
+      if (m === undefined) {
+        m = new Map();
+        txs.set(branch, m);
+      }
+      return m;
+    };
+    const ctx = { repo: this.repo, transactions, connKey, maxTransactionBytes: this.opts.maxTransactionBytes, pollMs: this.opts.pollMs ?? 1000 };
+    const children: Node[] = [
+      branchesDir(ctx),
+      treesDir(this.repo),
+      commitsDir(this.repo),
+      snapshotsDir(this.repo),
+      remotesDir(this.repo, this.opts.fetcher ?? gitFetcher(), connKey),
+    ];
+    return new DatakitConnection({
+      root: new StaticDir('', '', () => children),
+      onClose: () => txs.clear(),
+      ...(this.opts.log === undefined ? {} : { log: this.opts.log }),
+    });
+  }
+
+  /**
+   * Serves 9P2000.L on `stream` (a socket, or one end of duplexPair()) until it ends.
+   *
+   * @example
+   * const [a, b] = duplexPair();
+   * fs.serve(a);
+   * const session = await Session.connect({ stream: b });
+   */
+  serve(stream: Duplex, opts: { msize?: number } = {}): ServerConnection {
+    const handler = this.connection();
+    const conn = serve({ stream, handler, ...(opts.msize === undefined ? {} : { msize: opts.msize }) });
+    void conn.done.then(() => handler.close());
+    return conn;
+  }
+}
