@@ -3,10 +3,13 @@
  * `kitbox daemon` in the background and waits until dockerd in the VM answers (or the
  * daemon fails, saying why); `stop` asks the daemon to shut the VM down cleanly.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { cpus as hostCpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KitboxPaths } from './paths.js';
+import { parseSettings, type Settings } from './settings.js';
 import { isAlive, readState, type DaemonState } from './state.js';
 
 function running(paths: KitboxPaths): DaemonState | undefined {
@@ -25,6 +28,18 @@ export async function start(paths: KitboxPaths, { image, cli, timeoutMs = 300_00
     console.log(`kitbox is already ${current.status} (daemon pid ${current.pid})`);
     return 0;
   }
+  // Everything that can be checked before starting anything is checked here, so that a
+  // bad setting starts nothing.
+  let settings: Settings;
+  try {
+    settings = loadSettings(paths);
+    for (const f of ['vmlinuz', 'initrd.img', 'root.img']) {
+      if (!existsSync(join(image, f))) throw new Error(`the VM image at ${image} has no ${f}: run tools/vm-image/build`);
+    }
+  } catch (err) {
+    console.error(`kitbox: ${(err as Error).message}`);
+    return 1;
+  }
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.daemonLog, 'a', 0o600);
   const child = spawn(process.execPath, [cli, 'daemon', '--image', image], { detached: true, stdio: ['ignore', out, out], env: process.env });
@@ -37,6 +52,9 @@ export async function start(paths: KitboxPaths, { image, cli, timeoutMs = 300_00
     if (!s || s.pid !== child.pid) continue;
     if (s.status === 'running') {
       console.log(`kitbox: running (${s.driver}, ${s.accel}): dockerd answered ${s.startSeconds} s after start (${s.dockerReadySeconds} s after the kernel started); VM address ${s.guestIp ?? 'unknown'}`);
+      console.log(`kitbox: Docker API on unix://${settings.dockerSocket}`);
+      const ctx = dockerContext(settings.dockerSocket);
+      console.log(ctx === undefined ? 'kitbox: try: docker --context kitbox version' : `kitbox: ${ctx}`);
       return 0;
     }
     if (s.status === 'failed' || !isAlive(s.pid)) {
@@ -46,6 +64,39 @@ export async function start(paths: KitboxPaths, { image, cli, timeoutMs = 300_00
   }
   console.error(`kitbox: dockerd did not answer within ${timeoutMs / 1000} s; see ${paths.consoleLog}`);
   return 1;
+}
+
+/** Settings from the file (defaults when absent), plus the checks that need the filesystem. */
+export function loadSettings(paths: KitboxPaths): Settings {
+  const text = existsSync(paths.settings) ? readFileSync(paths.settings, 'utf8') : '{}';
+  const settings = parseSettings(text, { cpus: hostCpus().length, memoryMiB: Math.floor(totalmem() / 2 ** 20), runDir: paths.runDir }, paths.settings);
+  const dir = dirname(settings.dockerSocket);
+  // The default folder is ours to create; a configured one must exist.
+  if (dir === paths.runDir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  else if (!existsSync(dir)) throw new Error(`${paths.settings}: "dockerSocket": the folder ${dir} does not exist`);
+  return settings;
+}
+
+/**
+ * Points the docker context `kitbox` at the socket (created, or updated if it exists).
+ * Returns a note when the docker CLI is missing or refuses; undefined on success.
+ */
+function dockerContext(socket: string): string | undefined {
+  const host = `host=unix://${socket}`;
+  try {
+    try {
+      execFileSync('docker', ['context', 'inspect', 'kitbox'], { stdio: 'ignore' });
+      execFileSync('docker', ['context', 'update', 'kitbox', '--docker', host], { stdio: 'ignore' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      execFileSync('docker', ['context', 'create', 'kitbox', '--description', 'Kitbox VM', '--docker', host], { stdio: 'ignore' });
+    }
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `the docker CLI is not installed; point it at the socket with DOCKER_HOST=unix://${socket}`
+      : `could not create the docker context "kitbox" (${(err as Error).message.split('\n')[0]}); use DOCKER_HOST=unix://${socket}`;
+  }
 }
 
 export function status(paths: KitboxPaths): number {

@@ -4,14 +4,16 @@
  * guest agent on the console, and keeps `~/.kitbox/run/state.json` current.
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { cpus as hostCpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Stack } from '@kitbox/vpnkit';
+import { DockerRelay } from './docker-relay.js';
 import { kitboxPaths, type KitboxPaths } from './paths.js';
-import { parseSettings } from './settings.js';
+import { PortPublisher } from './ports.js';
+import { loadSettings } from './control.js';
 import { writeState, type DaemonState } from './state.js';
 import { QemuDriver } from './vm/qemu.js';
 
@@ -32,8 +34,7 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
   await save({});
 
   try {
-    const text = existsSync(paths.settings) ? readFileSync(paths.settings, 'utf8') : '{}';
-    const settings = parseSettings(text, { cpus: hostCpus().length, memoryMiB: Math.floor(totalmem() / 2 ** 20) }, paths.settings);
+    const settings = loadSettings(paths);
     for (const f of ['vmlinuz', 'initrd.img', 'root.img']) {
       if (!existsSync(join(image, f))) throw new Error(`the VM image at ${image} has no ${f}: run tools/vm-image/build`);
     }
@@ -43,20 +44,53 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
 
     const stack = new Stack({ domainName: 'kitbox.internal' });
     stack.start();
+    const daemonLog = (line: string): void => appendFileSync(paths.daemonLog, `${new Date().toISOString()} ${line}\n`);
+    const relay = new DockerRelay(stack, settings.dockerSocket);
+    try {
+      await relay.listen();
+    } catch (err) {
+      await stack.close();
+      throw err;
+    }
+    let publisher: PortPublisher | undefined;
+    const dockerReady = async (guestIp: string, readySeconds: number): Promise<void> => {
+      // dockerd answered inside the VM; wait until it answers through the host socket too.
+      const t = performance.now();
+      for (;;) {
+        try {
+          await pingDocker(settings.dockerSocket);
+          break;
+        } catch (err) {
+          if (performance.now() - t > 30_000) {
+            await save({ status: 'failed', message: `dockerd runs in the VM but ${settings.dockerSocket} does not reach it: ${(err as Error).message}` });
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      publisher = new PortPublisher({ dockerSocket: settings.dockerSocket, guestIp, forwards: stack.forwards, log: daemonLog });
+      await publisher.start();
+      await save({
+        status: 'running',
+        dockerReadySeconds: readySeconds,
+        dockerSocket: settings.dockerSocket,
+        startSeconds: Math.round((performance.now() - t0) / 100) / 10,
+      });
+    };
     const driver = new QemuDriver({ runDir: paths.runDir });
     await save({ driver: driver.name, accel: driver.accel });
+    if (driver.accel === 'tcg' && settings.cpus > 1) {
+      daemonLog(`QEMU TCG: the VM gets 1 vCPU instead of ${settings.cpus} (SMP guests livelock in runc under TCG)`);
+    }
     driver.onConsoleLine((line) => {
       appendFileSync(paths.consoleLog, `${line}\n`);
       const lease = /kitbox-agent: lease ([\d.]+)\//.exec(line);
-      if (lease) void save({ guestIp: lease[1] as string });
-      const ready = /kitbox-agent: docker ready \(([\d.]+) s after boot\)/.exec(line);
-      if (ready) {
-        void save({
-          status: 'running',
-          dockerReadySeconds: Number(ready[1]),
-          startSeconds: Math.round((performance.now() - t0) / 100) / 10,
-        });
+      if (lease) {
+        relay.setGuest(lease[1] as string);
+        void save({ guestIp: lease[1] as string });
       }
+      const ready = /kitbox-agent: docker ready \(([\d.]+) s after boot\)/.exec(line);
+      if (ready && state.guestIp !== undefined) void dockerReady(state.guestIp, Number(ready[1]));
     });
     appendFileSync(paths.consoleLog, `--- kitbox daemon ${process.pid} starting the VM (${driver.name}, ${driver.accel}) at ${state.startedAt}\n`);
     await driver.start({
@@ -76,6 +110,8 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     const exit = await driver.exited();
+    await publisher?.close();
+    await relay.close();
     await stack.close();
     await save(
       stopping
@@ -89,4 +125,17 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
   } finally {
     await rm(paths.pidFile, { force: true });
   }
+}
+
+/** GET /_ping on the Docker socket: resolves when the engine answers OK. */
+function pingDocker(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`/_ping: HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('/_ping: timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -21,6 +21,8 @@ export interface HostLimits {
   cpus: number;
   memoryMiB: number;
   home?: string;
+  /** Kitbox's run folder (default ~/.kitbox/run): where the default Docker socket goes. */
+  runDir?: string;
 }
 
 export class SettingsError extends Error {
@@ -39,7 +41,7 @@ export function defaultSettings(host: HostLimits): Settings {
     cpus: Math.max(1, Math.min(4, host.cpus)),
     memoryMiB: Math.max(512, Math.min(4096, Math.floor((host.memoryMiB / 2 / 256)) * 256)),
     diskGiB: 64,
-    dockerSocket: join(host.home ?? homedir(), '.kitbox', 'run', 'docker.sock'),
+    dockerSocket: join(host.runDir ?? join(host.home ?? homedir(), '.kitbox', 'run'), 'docker.sock'),
   };
 }
 

@@ -13,6 +13,8 @@ export interface DaemonState {
   /** Seconds from `kitbox start` to dockerd answering. */
   startSeconds?: number;
   guestIp?: string;
+  /** The host socket relaying the Docker API, once it answers. */
+  dockerSocket?: string;
   message?: string;
 }
 

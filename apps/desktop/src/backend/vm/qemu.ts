@@ -19,11 +19,20 @@ export function detectAccel(cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync
   return existsSync('/dev/kvm') && /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo) ? 'kvm' : 'tcg';
 }
 
+/**
+ * vCPUs QEMU is given. Under TCG, one: with two, starting a container livelocked both guest
+ * CPUs in runc (soft lockups of 180 s and more, 2026-11-28, this machine); with one,
+ * `docker run` answers in about 5 s.
+ */
+export function effectiveCpus(spec: VmSpec, accel: Accel): number {
+  return accel === 'tcg' ? 1 : spec.cpus;
+}
+
 export function qemuArgs(spec: VmSpec, accel: Accel, netSocket: string): string[] {
   return [
     '-accel', accel,
     '-cpu', accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(spec.cpus),
+    '-smp', String(effectiveCpus(spec, accel)),
     '-m', String(spec.memoryMiB),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-serial', 'stdio', '-monitor', 'none',
