@@ -26,7 +26,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PEERS = (process.env.BENCH_PEERS ?? 'vpnkit,slirp4netns,pasta').split(',');
 const MTUS = (process.env.BENCH_MTUS ?? '1500,65520').split(',').map(Number);
 
-const missing = ['iperf3', 'slirp4netns', 'pasta', 'ip', 'busybox'].filter((b) => {
+const missing = ['iperf3', 'slirp4netns', 'pasta', 'ip', 'busybox', 'node'].filter((b) => {
   try {
     execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
     return false;
@@ -83,7 +83,9 @@ async function setup(peer, mtu) {
     void stack.addLink(tap);
     execFileSync('ip', ['link', 'set', tapName, 'netns', name]);
     execFileSync('ip', ['-n', name, 'link', 'set', tapName, 'up']);
-    ns(name, 'busybox', 'udhcpc', '-i', tapName, '-n', '-q', '-f', '-s', udhcpcScript, '-O', 'mtu', '-t', '5', '-T', '2');
+    // Not execFileSync: the stack answering DHCP runs on this process's event loop.
+    const dhcp = await runIn(name, ['busybox', 'udhcpc', '-i', tapName, '-n', '-q', '-f', '-s', udhcpcScript, '-O', 'mtu', '-t', '5', '-T', '2'], 30_000);
+    if (dhcp.code !== 0) throw new Error(`udhcpc: ${dhcp.err}`);
     return {
       name,
       host: '192.168.65.2',
@@ -151,7 +153,7 @@ async function connRate(env, port) {
 }
 
 async function pingRtt(env) {
-  const r = await runIn(env.name, ['ping', '-c', '20', '-i', '0.05', '-q', env.gateway], 30_000);
+  const r = await runIn(env.name, ['busybox', 'ping', '-c', '20', '-i', '0.05', '-q', env.gateway], 30_000);
   const m = /= [\d.]+\/([\d.]+)\//.exec(r.out);
   return m ? Number(m[1]) : NaN;
 }

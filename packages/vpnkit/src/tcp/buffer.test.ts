@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RingBuffer } from './buffer.js';
+import { seededRandom } from './isn.js';
 
 const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
 
@@ -46,5 +47,57 @@ describe('RingBuffer (regressions and views)', () => {
     expect(b.view(0, 10)).toEqual(bytes(1, 2));
     expect(b.view(2, 10)).toEqual(bytes(3, 4));
     expect(b.view(1, 1)).toEqual(bytes(2));
+  });
+});
+
+describe('RingBuffer growth', () => {
+  it('grows on demand up to its capacity and matches a plain-array model under random use', () => {
+    const rnd = seededRandom(99);
+    const cap = 200_000;
+    const r = new RingBuffer(cap);
+    expect(r.allocated).toBeLessThan(cap);
+    let model: number[] = [];
+    // Out-of-order bytes written past the queue, by offset.
+    let ooo = new Map<number, number>();
+    let next = 0;
+    for (let step = 0; step < 3000; step++) {
+      const op = rnd() % 4;
+      if (op === 0) {
+        const n = rnd() % 5000;
+        const data = Uint8Array.from({ length: n }, () => next++ & 255);
+        const took = r.enqueue(data);
+        expect(took).toBe(Math.min(n, cap - model.length));
+        model.push(...data.subarray(0, took));
+        ooo = new Map(); // enqueue overwrites what lay beyond the queue
+      } else if (op === 1) {
+        const n = rnd() % 6000;
+        const out = r.dequeue(n);
+        expect([...out]).toEqual(model.slice(0, n));
+        model = model.slice(out.length);
+        const shifted = new Map<number, number>();
+        for (const [o, v] of ooo) shifted.set(o + out.length, v);
+        ooo = shifted;
+      } else if (op === 2) {
+        const off = rnd() % 3000;
+        const n = rnd() % 3000;
+        const data = Uint8Array.from({ length: n }, (_, i) => (off + i * 7) & 255);
+        const w = r.writeUnallocated(off, data);
+        for (let i = 0; i < w; i++) ooo.set(off + i, data[i] as number);
+      } else {
+        // Promote the out-of-order bytes that start right at the end of the queue.
+        let k = 0;
+        while (ooo.has(k)) k++;
+        if (k > 0) {
+          r.enqueueUnallocated(k);
+          for (let i = 0; i < k; i++) model.push(ooo.get(i) as number);
+          const rest = new Map<number, number>();
+          for (const [o, v] of ooo) if (o >= k) rest.set(o - k, v);
+          ooo = rest;
+        }
+      }
+      expect(r.length).toBe(model.length);
+      expect(r.allocated).toBeLessThanOrEqual(cap);
+    }
+    expect([...r.peek(0, r.length)]).toEqual(model);
   });
 });

@@ -9,16 +9,45 @@
  * The receive side also stores out-of-order data directly in the
  * unallocated space after the queued bytes (`writeUnallocated`), so the
  * memory a connection uses never exceeds the two capacities it was given.
+ *
+ * Storage starts small and doubles (up to `capacity`) only when data needs
+ * it: most connections move little data, and allocating and zeroing two
+ * 256 KiB buffers per connection dominated the cost of opening one.
  */
 
+/** Initial storage, bytes (never more than the capacity). */
+const INITIAL = 16 * 1024;
+
 export class RingBuffer {
-  private readonly storage: Uint8Array;
+  private storage: Uint8Array;
   private head = 0;
   private len = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`ring buffer capacity ${capacity}`);
-    this.storage = new Uint8Array(capacity);
+    this.storage = new Uint8Array(Math.min(capacity, INITIAL));
+  }
+
+  /** Bytes of storage allocated now (<= capacity). */
+  get allocated(): number {
+    return this.storage.length;
+  }
+
+  /** Make logical positions [0, end) addressable without wrapping onto live data. */
+  private reserve(end: number): void {
+    const size = this.storage.length;
+    if (end <= size) return;
+    let next = size;
+    while (next < end) next *= 2;
+    next = Math.min(next, this.capacity);
+    const grown = new Uint8Array(next);
+    // Linearize the whole old ring from the head: queued bytes and any
+    // out-of-order bytes beyond them keep their logical positions.
+    const first = size - this.head;
+    grown.set(this.storage.subarray(this.head), 0);
+    if (this.head > 0) grown.set(this.storage.subarray(0, this.head), first);
+    this.storage = grown;
+    this.head = 0;
   }
 
   /** Bytes queued. */
@@ -71,8 +100,9 @@ export class RingBuffer {
     const n = Math.max(0, Math.min(max, this.len - start));
     const out = new Uint8Array(n);
     if (n === 0) return out;
-    const from = (this.head + start) % this.capacity;
-    const first = Math.min(n, this.capacity - from);
+    const size = this.storage.length;
+    const from = (this.head + start) % size;
+    const first = Math.min(n, size - from);
     out.set(this.storage.subarray(from, from + first), 0);
     if (first < n) out.set(this.storage.subarray(0, n - first), first);
     return out;
@@ -86,19 +116,21 @@ export class RingBuffer {
   view(offset: number, max: number): Uint8Array {
     const start = Math.max(0, offset);
     const n = Math.max(0, Math.min(max, this.len - start));
-    const from = (this.head + start) % this.capacity;
-    return this.storage.subarray(from, from + Math.min(n, this.capacity - from));
+    const size = this.storage.length;
+    const from = (this.head + start) % size;
+    return this.storage.subarray(from, from + Math.min(n, size - from));
   }
 
   /** How many bytes from `offset` (into the queued data) lie before the wrap point. */
   contiguousAt(offset: number): number {
-    return this.capacity - ((this.head + offset) % this.capacity);
+    const size = this.storage.length;
+    return size - ((this.head + offset) % size);
   }
 
   /** Drop up to `n` bytes from the front; returns the number dropped. */
   consume(n: number): number {
     const k = Math.max(0, Math.min(n, this.len));
-    this.head = (this.head + k) % this.capacity;
+    this.head = (this.head + k) % this.storage.length;
     this.len -= k;
     // The head is not reset when the ring empties: out-of-order bytes written
     // past the queued data (`writeUnallocated`) must stay where they are.
@@ -120,8 +152,10 @@ export class RingBuffer {
   /** Write at a logical position (0 = head), wrapping. */
   private writeAt(pos: number, data: Uint8Array): void {
     if (data.length === 0) return;
-    const at = (this.head + pos) % this.capacity;
-    const first = Math.min(data.length, this.capacity - at);
+    this.reserve(pos + data.length);
+    const size = this.storage.length;
+    const at = (this.head + pos) % size;
+    const first = Math.min(data.length, size - at);
     if (first === data.length) {
       this.storage.set(data, at); // the common case: no wrap, no view to allocate
       return;
