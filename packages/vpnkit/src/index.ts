@@ -11,6 +11,7 @@
  *   - `Stack`: switch + gateway (ARP, DHCP, ICMP echo) with an injected clock,
  *     TCP/UDP NAT to host sockets, port forwarding, the gateway's DNS service;
  *   - `ControlServer`: the HTTP/JSON port-control API on a Unix socket;
+ *   - `DnsForwarder`: hosts file, built-in names, TTL cache, upstream failover;
  *   - test kit: `ManualClock`, `PcapWriter`.
  */
 
@@ -24,4 +25,6 @@ export * from './link/tap/index.js';
 export * from './stack/index.js';
 export * from './nat/index.js';
 export { ControlServer, type ControlTarget } from './control/server.js';
+export { DnsForwarder, nodeDnsTransport, DnsTransportError, parseResolvConf } from './dns/index.js';
+export type { DnsForwarderOptions, DnsForwarderStats, DnsServerAddress, DnsTransport } from './dns/index.js';
 export { ManualClock, LINKTYPE_ETHERNET, PCAP_MAGIC, PcapWriter, type PcapSink } from './testing/index.js';

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { Stack } from '@kitbox/vpnkit';
+import { DnsForwarder, Stack } from '@kitbox/vpnkit';
 import { DockerRelay } from './docker-relay.js';
 import { kitboxPaths, type KitboxPaths } from './paths.js';
 import { PortPublisher } from './ports.js';
@@ -42,7 +42,9 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', paths.dataDisk, `${settings.diskGiB}G`]);
     }
 
-    const stack = new Stack({ domainName: 'kitbox.internal' });
+    // The VM's resolver is the gateway: the host's upstreams (resolv.conf), and Docker's names.
+    const dns = new DnsForwarder({ names: { 'host.docker.internal': ['192.168.65.2'], 'gateway.docker.internal': ['192.168.65.1'] } });
+    const stack = new Stack({ domainName: 'kitbox.internal', dns });
     stack.start();
     const daemonLog = (line: string): void => appendFileSync(paths.daemonLog, `${new Date().toISOString()} ${line}\n`);
     const relay = new DockerRelay(stack, settings.dockerSocket);
@@ -50,6 +52,7 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
       await relay.listen();
     } catch (err) {
       await stack.close();
+      dns.close();
       throw err;
     }
     let publisher: PortPublisher | undefined;
@@ -113,6 +116,7 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
     await publisher?.close();
     await relay.close();
     await stack.close();
+    dns.close();
     await save(
       stopping
         ? { status: 'stopped', message: 'stopped on request' }

@@ -1,0 +1,124 @@
+/**
+ * The `vpnkit` command: a Stack with its links, DNS, port forwarding and
+ * capture, from flags (see args.ts).  Runs until SIGINT/SIGTERM, then
+ * closes every link, listener and host socket.
+ */
+import { createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ControlServer } from '../control/server.js';
+import { DnsForwarder } from '../dns/index.js';
+import { QemuStreamServer } from '../link/qemu.js';
+import { TapLink } from '../link/tap/index.js';
+import { VmnetServer } from '../link/vmnet.js';
+import { Stack } from '../stack/stack.js';
+import type { StackOptions } from '../stack/config.js';
+import { PcapWriter } from '../testing/pcap.js';
+import { Ipv4Address } from '../wire/index.js';
+import { parseArgs, USAGE, UsageError, type CliOptions } from './args.js';
+
+function stackOptions(o: CliOptions): StackOptions {
+  const s: { -readonly [K in keyof StackOptions]: StackOptions[K] } = {};
+  if (o.network !== undefined && o.prefixLen !== undefined) {
+    const n = o.network;
+    const bcast = (n | ~Ipv4Address.netmask(o.prefixLen)) >>> 0;
+    s.network = n;
+    s.prefixLen = o.prefixLen;
+    s.gatewayIp = o.gatewayIp ?? n + 1;
+    s.hostIp = o.hostIp ?? n + 2;
+    s.rangeStart = n + 3;
+    s.rangeEnd = bcast - 1;
+  } else {
+    if (o.gatewayIp !== undefined) s.gatewayIp = o.gatewayIp;
+    if (o.hostIp !== undefined) s.hostIp = o.hostIp;
+  }
+  if (o.mtu !== undefined) s.mtu = o.mtu;
+  if (o.domain !== undefined) s.domainName = o.domain;
+  return s;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let o: CliOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`vpnkit: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (o.version) {
+    console.log(`vpnkit (@kitbox/vpnkit) ${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`);
+    return 0;
+  }
+  const config = stackOptions(o);
+  const gatewayIp = Ipv4Address.format(config.gatewayIp ?? Ipv4Address.parse('192.168.65.1'));
+  const hostIp = Ipv4Address.format(config.hostIp ?? Ipv4Address.parse('192.168.65.2'));
+  const dns = new DnsForwarder({
+    ...(o.dns.length > 0 ? { upstreams: o.dns } : {}),
+    ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
+    names: { 'host.docker.internal': [hostIp], 'gateway.docker.internal': [gatewayIp] },
+  });
+  const stack = new Stack({ ...config, dns });
+  stack.start();
+  const closers: Array<() => Promise<void> | void> = [];
+  try {
+    if (o.pcap !== undefined) {
+      const out = createWriteStream(o.pcap, { mode: 0o600 });
+      await new Promise<void>((resolve, reject) => {
+        out.once('open', () => resolve());
+        out.once('error', reject);
+      });
+      const writer = new PcapWriter((c) => out.write(c));
+      stack.switch.capture((f) => writer.write(f, Date.now()));
+      closers.push(() => new Promise<void>((r) => out.end(r)));
+    }
+    for (const path of o.ethernet) {
+      const server = new VmnetServer((c) => void stack.addLink(c.link), { mtu: stack.config.mtu });
+      await server.listen(path);
+      closers.push(() => server.close());
+      console.error(`vpnkit: VMN3T on unix:${path}`);
+    }
+    for (const path of o.qemu) {
+      const server = new QemuStreamServer((l) => void stack.addLink(l));
+      await server.listen(path);
+      closers.push(() => server.close());
+      console.error(`vpnkit: QEMU stream on unix:${path}`);
+    }
+    for (const name of o.tap) {
+      const tap = TapLink.open({ name });
+      void stack.addLink(tap);
+      console.error(`vpnkit: TAP ${tap.name}`);
+    }
+    if (o.portControl !== undefined) {
+      const control = new ControlServer(stack);
+      await control.listen(o.portControl);
+      closers.push(() => control.close());
+      console.error(`vpnkit: port control on unix:${o.portControl}`);
+    }
+    for (const f of o.forwards) {
+      const fwd = await stack.forwards.expose(f);
+      console.error(`vpnkit: forwarding ${fwd.proto} ${fwd.hostIp}:${fwd.hostPort} -> ${fwd.guestIp}:${fwd.guestPort}`);
+    }
+  } catch (err) {
+    console.error(`vpnkit: ${(err as Error).message}`);
+    for (const c of closers.reverse()) await c();
+    await stack.close();
+    dns.close();
+    return 1;
+  }
+  console.error(`vpnkit: gateway ${gatewayIp}, host alias ${hostIp}, MTU ${stack.config.mtu}; Ctrl-C stops`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  for (const c of closers.reverse()) await c();
+  await stack.close();
+  dns.close();
+  return 0;
+}
+
