@@ -1,9 +1,8 @@
 // Benchmark for @kitbox/p9p, run by `npm run bench -w @kitbox/p9p` (after the build).
 //
 // The figures that matter (TESTING.md) are read/write MB/s at msize 128 KiB and 1 MiB and
-// small-file ops/s, against diod driven by the same client. The client and server do not
-// exist yet (issue #3), so this measures the layer that does: the codec, per message, on
-// the hot-path messages. There is no peer in this run, so it prints no ratio.
+// small-file ops/s, against diod driven by the same client: bench/diod.mjs, run at the end.
+// First, the codec alone, per message, on the hot-path messages (no peer, no ratio).
 import { decode, encodeInto, encodedLength } from '../dist/index.js';
 
 function bench(name, fn, { minMs = 300 } = {}) {
@@ -42,4 +41,5 @@ console.log(`@kitbox/p9p codec, node ${process.version}, ${new Date().toISOStrin
 console.log('| operation | ns/op | MB/s (payload copied) |');
 console.log('| --- | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${r.mbps ? r.mbps.toFixed(0) : ''} |`);
-console.log('\nNo peer in this run: the diod comparison needs the client and server (issue #3).');
+// The server against diod (LocalFs exporting the same folder), same client.
+await import('./diod.mjs');

@@ -17,6 +17,7 @@ describe('@kitbox/p9p public API', () => {
       'Fid',
       'File',
       'FrameReader',
+      'LocalFs',
       'MemoryFs',
       'P9Error',
       'ProtocolError',

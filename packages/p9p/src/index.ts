@@ -4,7 +4,8 @@
  * The codec: every message of the three dialects as a typed value, encoded
  * to and decoded from whole frames (size[4] type[1] tag[2] ...); the channel
  * (framing over a Duplex, version negotiation); the client Session; the
- * server with its Handler interface and the in-memory MemoryFs; TCP and
+ * server with its Handler interface, the in-memory MemoryFs and LocalFs
+ * (a host directory, confined to it); TCP and
  * Unix transports addressed by Plan 9 dial strings.
  */
 export type * from './codec/types.js';
@@ -56,6 +57,8 @@ export type { ServeOptions, ServerConnection } from './server/serve.js';
 export type { Handler, RequestContext, AttrReply, StatfsReply, SetattrRequest, Awaitable } from './server/handler.js';
 export { MemoryFs } from './handlers/memory.js';
 export type { MemoryFid, MemoryFsOptions } from './handlers/memory.js';
+export { LocalFs } from './handlers/local.js';
+export type { LocalFid, LocalFsOptions } from './handlers/local.js';
 
 // Transports.
 export { dial, listen } from './transport/dial.js';

@@ -168,11 +168,16 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
         // A flushed request that failed (most likely because it was aborted) is not answered.
         reply = r.flushed ? undefined : error(tag, errnoOf(e));
       }
-      // The tag stays in flight until its reply is written: a Tflush for it
-      // waits for that too, and a client that does not read stops us reading.
-      if (reply !== undefined && live && !r.cancelled && !(r.flushed && reply.type === 'Rlerror')) await send(reply);
+      // The tag is free once its reply is queued (replies go out in queue
+      // order, so a later Rflush still follows it): the client may reuse it
+      // as soon as it reads the reply, which can be before the stream calls
+      // back. A Tflush for it still waits for the write (r.done), and queued
+      // replies count against maxInflight, so a client that does not read
+      // still stops us reading.
+      const sent = reply !== undefined && live && !r.cancelled && !(r.flushed && reply.type === 'Rlerror') ? send(reply) : undefined;
       if (running.get(tag) === r) running.delete(tag);
       flow();
+      if (sent !== undefined) await sent;
     })();
   }
 

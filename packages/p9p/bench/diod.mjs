@@ -1,0 +1,147 @@
+// p9p's server (LocalFs, run as `p9p serve` in its own process) against diod, both
+// exporting the same temporary folder over loopback TCP and driven by the same p9p
+// client in the same run. Prints a markdown table with ratios p9p/diod.
+//
+//   node bench/diod.mjs [--mib 256] [--seconds 3]     (after the build)
+//
+// Sequential read/write: one 256 MiB file, one request in flight (each Twrite/Tread
+// carries msize - 24 bytes). Small files: 4 KiB files, op = walk + lopen + read +
+// clunk, or stat = walk + getattr + clunk, from 1 and 16 sessions at once.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session, dial, P9_DOTL_RDONLY, P9_DOTL_WRONLY, P9_DOTL_TRUNC } from '../dist/index.js';
+
+const DIOD = '/usr/sbin/diod';
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const MIB = arg('mib', 256);
+const SECONDS = arg('seconds', 3);
+const SMALL_FILES = 1000;
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitForPort(port) {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      (await dial({ address: `tcp!127.0.0.1!${port}` })).destroy();
+      return;
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function start(kind, dir) {
+  const port = await freePort();
+  const child =
+    kind === 'diod'
+      ? spawn(DIOD, ['-f', '-n', '-l', `127.0.0.1:${port}`, '-e', dir, '-U', 'root', '-S', '-L', 'stderr'], { stdio: 'ignore' })
+      : spawn(process.execPath, [...(process.env.P9P_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.P9P_PROF] : []), new URL('../dist/cli/main.js', import.meta.url).pathname, 'serve', dir, '--listen', `tcp!127.0.0.1!${port}`], { stdio: 'ignore' });
+  await waitForPort(port);
+  return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+const connect = (port, msize, dir) => dial({ address: `tcp!127.0.0.1!${port}` }).then((stream) => Session.connect({ stream, msize, aname: dir, uname: 'root', nUname: 0 }));
+
+async function seqWrite(port, dir, msize, path) {
+  const s = await connect(port, msize, dir);
+  const buf = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
+  const f = await s.create({ path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC, mode: 0o644 }).catch(() => s.open({ path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC }));
+  const t0 = performance.now();
+  for (let off = 0; off < MIB << 20; off += buf.length) await f.write({ offset: off, data: buf });
+  const ms = performance.now() - t0;
+  await f.close();
+  await s.close();
+  return MIB / (ms / 1000);
+}
+
+async function seqRead(port, dir, msize, path) {
+  const s = await connect(port, msize, dir);
+  const f = await s.open({ path, flags: P9_DOTL_RDONLY });
+  let total = 0;
+  const t0 = performance.now();
+  for (;;) {
+    const d = await f.read({ offset: total, count: 1 << 20 });
+    if (d.length === 0) break;
+    total += d.length;
+  }
+  const ms = performance.now() - t0;
+  await f.close();
+  await s.close();
+  if (total !== MIB << 20) throw new Error(`read ${total} bytes`);
+  return MIB / (ms / 1000);
+}
+
+async function smallOps(port, dir, sessions, op) {
+  const ss = await Promise.all(Array.from({ length: sessions }, () => connect(port, 131072, dir)));
+  let ops = 0;
+  const until = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    ss.map(async (s, k) => {
+      for (let i = k; performance.now() < until; i += sessions) {
+        const path = `small/f${i % SMALL_FILES}`;
+        if (op === 'open') {
+          const f = await s.open({ path, flags: P9_DOTL_RDONLY });
+          const d = await f.read({ offset: 0, count: 4096 });
+          if (d.length !== 4096) throw new Error('short read');
+          await f.close();
+        } else {
+          await s.stat({ path });
+        }
+        ops++;
+      }
+    }),
+  );
+  await Promise.all(ss.map((s) => s.close()));
+  return ops / SECONDS;
+}
+
+if (!existsSync(DIOD)) {
+  console.log(`diod comparison skipped: ${DIOD} is absent (apt-get install diod)`);
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'p9p-bench-'));
+  try {
+    mkdirSync(join(dir, 'small'));
+    const four = new Uint8Array(4096).fill(7);
+    for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(dir, 'small', `f${i}`), four);
+    const rows = [];
+    const cases = [];
+    for (const msize of [128 * 1024, 1024 * 1024]) {
+      cases.push({ name: `sequential write, msize ${msize / 1024} KiB (MB/s)`, run: (p, s) => seqWrite(p, dir, msize, `big-${s}`) });
+      cases.push({ name: `sequential read, msize ${msize / 1024} KiB (MB/s)`, run: (p, s) => seqRead(p, dir, msize, `big-${s}`) });
+    }
+    for (const n of [1, 16]) {
+      cases.push({ name: `walk+open+read 4 KiB+clunk, ${n} session${n > 1 ? 's' : ''} (ops/s)`, run: (p) => smallOps(p, dir, n, 'open') });
+      cases.push({ name: `stat (walk+getattr+clunk), ${n} session${n > 1 ? 's' : ''} (ops/s)`, run: (p) => smallOps(p, dir, n, 'stat') });
+    }
+    const servers = { p9p: await start('p9p', dir), diod: await start('diod', dir) };
+    for (const c of cases) {
+      const r = {};
+      // Alternate which server goes first, so page-cache warmth and noise are shared.
+      for (const who of rows.length % 2 === 0 ? ['p9p', 'diod'] : ['diod', 'p9p']) r[who] = await c.run(servers[who].port, who);
+      rows.push({ name: c.name, ...r });
+      console.error(`${c.name}: p9p ${r.p9p.toFixed(0)}, diod ${r.diod.toFixed(0)}`);
+    }
+    await servers.p9p.stop();
+    await servers.diod.stop();
+    console.log(`\np9p server (LocalFs) vs diod, same p9p client, loopback TCP; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z`);
+    console.log('| figure | p9p | diod | p9p/diod |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const r of rows) console.log(`| ${r.name} | ${r.p9p.toFixed(0)} | ${r.diod.toFixed(0)} | ${(r.p9p / r.diod).toFixed(2)} |`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
