@@ -79,7 +79,7 @@ async function setup(peer, mtu) {
     const stack = new Stack({ mtu });
     stack.start();
     const tapName = `vkb${seq}`;
-    const tap = TapLink.open({ name: tapName });
+    const tap = TapLink.open({ name: tapName, offload: process.env.BENCH_OFFLOAD !== '0' });
     void stack.addLink(tap);
     execFileSync('ip', ['link', 'set', tapName, 'netns', name]);
     execFileSync('ip', ['-n', name, 'link', 'set', tapName, 'up']);

@@ -46,13 +46,13 @@ export interface NetnsGuest {
 let counter = 0;
 
 /** Create the namespace, attach its TAP to `stack` (through `wrap` if given) and get a DHCP lease. */
-export async function startNetnsGuest(stack: Stack, opts: { wrap?: (l: Link) => Link } = {}): Promise<NetnsGuest> {
+export async function startNetnsGuest(stack: Stack, opts: { wrap?: (l: Link) => Link; offload?: boolean } = {}): Promise<NetnsGuest> {
   const suffix = `${process.pid % 10000}${counter++}${Math.floor(Math.random() * 100)}`;
   const ns = `vk-${suffix}`;
   const tapName = `vk${suffix}`.slice(0, 15);
   const dir = mkdtempSync(join(tmpdir(), 'vpnkit-ns-'));
   execFileSync('ip', ['netns', 'add', ns]);
-  const tap = TapLink.open({ name: tapName });
+  const tap = TapLink.open({ name: tapName, offload: opts.offload === true });
   const link = opts.wrap?.(tap) ?? tap;
   void stack.addLink(link);
   execFileSync('ip', ['link', 'set', tapName, 'netns', ns]);

@@ -22,8 +22,9 @@
  * This folder is the only one in vpnkit that uses koffi (CONVENTIONS.md #3).
  */
 
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import koffi from 'koffi';
+import { checksumFinish, onesSum } from '../../wire/checksum.js';
 import { FrameQueue } from '../../switch/frame-queue.js';
 import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js';
 
@@ -31,6 +32,15 @@ import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js'
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+/** `_IOW('T', 208, unsigned int)`: the offloads the kernel may hand us. */
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+/** sizeof(struct virtio_net_hdr) (include/uapi/linux/virtio_net.h), the default vnet header. */
+export const VNET_HDR_LEN = 10;
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 /** sizeof(struct ifreq) on Linux: 16-byte name + a 24-byte union. */
 export const IFREQ_SIZE = 40;
 export const IFNAMSIZ = 16;
@@ -47,6 +57,36 @@ function ioctl(): IoctlPtr {
   // Fixed prototype instead of the variadic one: the pointer travels in a register either way.
   ioctlPtr = lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as IoctlPtr;
   return ioctlPtr;
+}
+
+type IoctlInt = (fd: number, request: number, arg: number) => number;
+let ioctlIntPtr: IoctlInt | undefined;
+
+/** ioctl(2) whose argument is an integer value, not a pointer (TUNSETOFFLOAD). */
+function ioctlInt(): IoctlInt {
+  if (ioctlIntPtr !== undefined) return ioctlIntPtr;
+  ioctl(); // the platform check
+  ioctlIntPtr = koffi.load('libc.so.6').func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as IoctlInt;
+  return ioctlIntPtr;
+}
+
+/**
+ * Complete a checksum the kernel left partial (virtio 1.2 §5.1.6.2:
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM: "the checksum ... at csum_start +
+ * csum_offset ... contains the pseudo-header checksum; sum from csum_start
+ * to the end and store it there").  `hdr` holds the vnet header at 0.
+ * Returns false when the header points outside the frame.
+ */
+export function completeChecksum(hdr: Uint8Array, frame: Uint8Array): boolean {
+  if (((hdr[0] as number) & VIRTIO_NET_HDR_F_NEEDS_CSUM) === 0) return true;
+  const start = (hdr[6] as number) | ((hdr[7] as number) << 8);
+  const offset = (hdr[8] as number) | ((hdr[9] as number) << 8);
+  const at = start + offset;
+  if (start >= frame.length || at + 2 > frame.length) return false;
+  const c = checksumFinish(onesSum(frame, start, frame.length));
+  frame[at] = c >>> 8;
+  frame[at + 1] = c & 0xff;
+  return true;
 }
 
 /** Build the `struct ifreq` for TUNSETIFF (exported for tests). */
@@ -75,6 +115,14 @@ export interface TapOptions {
   readonly queueCapacity?: number;
   /** Frames read per readable wake-up before yielding to the loop (default 256). */
   readonly readBurst?: number;
+  /**
+   * Let the kernel hand us TCP segments of up to 64 KiB (TSO) and leave
+   * checksums to us (IFF_VNET_HDR + TUNSETOFFLOAD TUN_F_CSUM|TSO4|TSO6): one
+   * read(2) per 64 KiB instead of one per MTU.  Frames reach the switch as
+   * ordinary (large) Ethernet frames with their checksums completed.
+   * Default false.
+   */
+  readonly offload?: boolean;
 }
 
 interface PollHandle {
@@ -92,16 +140,20 @@ export class TapLink implements Link {
   private readonly burst: number;
   private readonly s: LinkStats = emptyLinkStats();
   private isClosed = false;
+  /** Bytes of vnet header before each frame (0 without offload). */
+  private readonly vnetHdr: number;
+  private static readonly zeroHdr = new Uint8Array(VNET_HDR_LEN);
   /** read(2) errors other than EAGAIN (e.g. EIO once the interface is deleted). */
   readErrors = 0;
 
   private constructor(fd: number, name: string, opts: TapOptions) {
     this.fd = fd;
     this.name = name;
+    this.vnetHdr = opts.offload === true ? VNET_HDR_LEN : 0;
     this.maxFrameSize = opts.maxFrameSize ?? 65535 + 14;
     this.inbox = new FrameQueue(opts.queueCapacity ?? 1024);
     this.burst = opts.readBurst ?? 256;
-    this.buf = Buffer.allocUnsafe(this.maxFrameSize + 1);
+    this.buf = Buffer.allocUnsafe(this.vnetHdr + this.maxFrameSize + 1);
     // koffi 3.3.4 calls back with (status, events), not the single `PollEvents`
     // its index.d.ts declares (src/koffi/src/uv.cc OnPoll); read both shapes.
     const onPoll = (...args: unknown[]): void => {
@@ -119,10 +171,13 @@ export class TapLink implements Link {
   static open(opts: TapOptions = {}): TapLink {
     const fd = openSync('/dev/net/tun', constants.O_RDWR | constants.O_NONBLOCK | O_CLOEXEC);
     try {
-      const req = encodeIfreq(opts.name ?? 'tap%d', IFF_TAP | IFF_NO_PI);
+      const req = encodeIfreq(opts.name ?? 'tap%d', IFF_TAP | IFF_NO_PI | (opts.offload === true ? IFF_VNET_HDR : 0));
       if (ioctl()(fd, TUNSETIFF, req) < 0) {
         const errno = koffi.errno();
         throw new Error(`TUNSETIFF failed: errno ${errno}`);
+      }
+      if (opts.offload === true && ioctlInt()(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+        throw new Error(`TUNSETOFFLOAD failed: errno ${koffi.errno()}`);
       }
       return new TapLink(fd, decodeIfreqName(req), opts);
     } catch (e) {
@@ -142,12 +197,18 @@ export class TapLink implements Link {
         return;
       }
       if (n <= 0) return;
-      if (n > this.maxFrameSize) {
+      const h = this.vnetHdr;
+      if (n - h > this.maxFrameSize || n - h < 14) {
         this.s.rxDropped++;
         continue;
       }
-      const frame = new Uint8Array(n);
-      frame.set(this.buf.subarray(0, n));
+      const frame = new Uint8Array(n - h);
+      frame.set(this.buf.subarray(h, n));
+      if (h > 0 && !completeChecksum(this.buf, frame)) {
+        this.s.rxDropped++;
+        continue;
+      }
+      n -= h;
       if (this.inbox.push(frame)) {
         this.s.rxFrames++;
         this.s.rxBytes += n;
@@ -168,7 +229,10 @@ export class TapLink implements Link {
       return false;
     }
     try {
-      writeSync(this.fd, frame);
+      // Without offload each write is one frame; with it, a zero vnet header
+      // (no GSO, checksum complete) goes first, in the same system call.
+      if (this.vnetHdr > 0) writevSync(this.fd, [TapLink.zeroHdr, frame]);
+      else writeSync(this.fd, frame);
     } catch {
       this.s.txDropped++; // EAGAIN (queue full) or EIO (interface down/gone)
       return false;
