@@ -8,6 +8,8 @@
  */
 
 import type { StackConfig } from '../stack/config.js';
+import { checksumPartial } from '../switch/gso.js';
+import { onesFold, pseudoHeaderSum } from '../wire/checksum.js';
 import {
   IpProtocol,
   Ipv4Address,
@@ -22,15 +24,25 @@ import {
 const ETH = 14;
 const IP = 20;
 
-/** A frame carrying `seg` from `src` to `dst` (TCP checksum filled). */
-export function tcpFrame(src: Ipv4Address, dst: Ipv4Address, ident: number, seg: TcpRepr): Uint8Array {
+/**
+ * A frame carrying `seg` from `src` to `dst`.  The TCP checksum is filled,
+ * or with `partial` only seeded with the pseudo-header sum and the frame
+ * marked `checksumPartial` (the link's peer or the switch finishes it).
+ */
+export function tcpFrame(src: Ipv4Address, dst: Ipv4Address, ident: number, seg: TcpRepr, partial = false): Uint8Array {
   const tcpLen = TcpRepr.bufferLen(seg);
   const buf = new Uint8Array(ETH + IP + tcpLen);
   Ipv4Repr.emit(
     { src, dst, protocol: IpProtocol.Tcp, payloadLen: tcpLen, ttl: 64, ident, dontFrag: true },
     Ipv4Packet.unchecked(buf.subarray(ETH)),
   );
-  TcpRepr.emit(seg, TcpPacket.unchecked(buf.subarray(ETH + IP)), src, dst);
+  TcpRepr.emit(seg, TcpPacket.unchecked(buf.subarray(ETH + IP)), src, dst, partial ? { fillChecksum: false } : undefined);
+  if (partial) {
+    const seed = onesFold(pseudoHeaderSum(src, dst, IpProtocol.Tcp, tcpLen));
+    buf[ETH + IP + 16] = seed >>> 8;
+    buf[ETH + IP + 17] = seed & 0xff;
+    checksumPartial.add(buf);
+  }
   return buf;
 }
 

@@ -25,6 +25,7 @@ import type { Clock, StackConfig } from '../stack/config.js';
 import { TcpConnection, resetFor, type TcpEvent } from '../tcp/connection.js';
 import type { TcpOptions } from '../tcp/config.js';
 import { Ipv4Address, TcpFlags, type Ipv4Repr, type TcpRepr } from '../wire/index.js';
+import { gsoSize } from '../switch/gso.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { HostNetwork } from './host.js';
 import { natRoutable, tcpFrame } from './packet.js';
@@ -132,7 +133,16 @@ export class TcpNat {
       maxPending: opts.maxPending ?? 1024,
       connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
     };
-    this.tcpOpts = { rxBufferSize: 256 * 1024, txBufferSize: 256 * 1024, ...opts.tcp, random: cryptoRandom(), mtu: config.mtu };
+    // Segmentation offload by default: one super-segment of up to ~60 KB is built once and cut
+    // by the link (TAP with TSO) or by the switch, instead of one trip through the TCP per MSS.
+    this.tcpOpts = {
+      rxBufferSize: 256 * 1024,
+      txBufferSize: 256 * 1024,
+      maxSegmentBytes: 60_000,
+      ...opts.tcp,
+      random: cryptoRandom(),
+      mtu: config.mtu,
+    };
     this.services = opts.localServices ?? new Map();
   }
 
@@ -294,7 +304,10 @@ export class TcpNat {
       socket,
       conn: undefined,
       emit: (seg) => {
-        this.guest.sendIpv4Frame(guestIp, tcpFrame(peerIp, guestIp, this.guest.nextIdent(), seg));
+        const frame = tcpFrame(peerIp, guestIp, this.guest.nextIdent(), seg, true);
+        const mss = flow.conn?.mss;
+        if (mss !== undefined && seg.payload.length > mss) gsoSize.set(frame, mss);
+        this.guest.sendIpv4Frame(guestIp, frame);
       },
       toGuest: undefined,
       hostEnded: false,

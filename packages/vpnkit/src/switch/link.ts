@@ -34,6 +34,11 @@ export interface Link {
   close(): Promise<void>;
   readonly closed: boolean;
   stats(): LinkStats;
+  /**
+   * The link passes TCP super-segments (frames with a `gsoSize`) to its
+   * peer whole; without it the switch segments them first (see gso.ts).
+   */
+  readonly gso?: boolean;
 }
 
 export function emptyLinkStats(): LinkStats {

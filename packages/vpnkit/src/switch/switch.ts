@@ -16,6 +16,7 @@
 
 import { EthernetAddress, EthernetFrame, isWireError } from '../wire/index.js';
 import type { Link } from './link.js';
+import { checksumPartial, completeTcpV4Checksum, gsoSize, segmentTcpV4 } from './gso.js';
 import { MacTable, type MacTableOptions } from './mac-table.js';
 
 export interface SwitchOptions {
@@ -178,6 +179,18 @@ export class Switch {
   }
 
   private transmit(link: Link, frame: Uint8Array): void {
+    if (link.gso !== true) {
+      const mss = gsoSize.get(frame);
+      if (mss !== undefined) {
+        // Each segment gets its own full checksum.
+        for (const seg of segmentTcpV4(frame, mss)) if (!link.send(seg)) this.counters.egressDropped++;
+        return;
+      }
+      if (checksumPartial.has(frame)) {
+        // A frame goes to one link only unless flooded; finishing it twice is harmless.
+        completeTcpV4Checksum(frame);
+      }
+    }
     if (!link.send(frame)) this.counters.egressDropped++;
   }
 

@@ -66,6 +66,12 @@ export interface TcpOptions {
   challengeAckLimit?: number;
   /** Upper bound of the persist (zero-window probe) interval, ms. Default 60000. */
   maxPersist?: number;
+  /**
+   * Largest payload of one emitted segment, bytes (TCP segmentation offload:
+   * the link, or the switch in software, cuts it into MSS-sized segments).
+   * Default 0: one MSS per segment.  Retransmissions are always one MSS.
+   */
+  maxSegmentBytes?: number;
 }
 
 export type ResolvedTcpOptions = Required<TcpOptions>;
@@ -93,6 +99,7 @@ export function resolveOptions(o: TcpOptions): ResolvedTcpOptions {
     maxOutOfOrderBytes: o.maxOutOfOrderBytes ?? rx,
     challengeAckLimit: o.challengeAckLimit ?? 10,
     maxPersist: o.maxPersist ?? 60_000,
+    maxSegmentBytes: o.maxSegmentBytes ?? 0,
   };
 }
 

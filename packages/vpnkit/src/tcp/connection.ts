@@ -334,6 +334,11 @@ export class TcpConnection {
     return this.st;
   }
 
+  /** The send MSS in use (segments larger than this are offloaded super-segments). */
+  get mss(): number {
+    return this.smss;
+  }
+
   get writeSpace(): number {
     return this.canWrite() ? this.tx.free : 0;
   }
@@ -841,7 +846,10 @@ export class TcpConnection {
     const cwnd = this.cc.cwnd + (this.cc.inRecovery ? 0 : this.limitedTx * this.smss);
     const room = Math.min(wndRoom, cwnd - inFlight);
     if (avail > 0) {
-      let len = Math.min(avail, this.smss, room);
+      // With segmentation offload, up to maxSegmentBytes in whole MSS multiples at once.
+      const burst = this.o.maxSegmentBytes > this.smss ? this.smss * Math.floor(this.o.maxSegmentBytes / this.smss) : this.smss;
+      let len = Math.min(avail, burst, room);
+      if (len > this.smss && len < avail) len -= len % this.smss; // keep super-segments whole MSS multiples
       if (len <= 0) return -1;
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): no small segment while
       // more data waits, unless nothing is in flight or it is half the

@@ -24,7 +24,8 @@
 
 import { closeSync, constants, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import koffi from 'koffi';
-import { checksumFinish, onesSum } from '../../wire/checksum.js';
+import { checksumPartial, checksumVerified, gsoSize } from '../../switch/gso.js';
+import { checksumFinish, onesFold, onesSum, pseudoHeaderSum } from '../../wire/checksum.js';
 import { FrameQueue } from '../../switch/frame-queue.js';
 import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js';
 
@@ -41,6 +42,8 @@ export const TUN_F_TSO6 = 0x04;
 /** sizeof(struct virtio_net_hdr) (include/uapi/linux/virtio_net.h), the default vnet header. */
 export const VNET_HDR_LEN = 10;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 /** sizeof(struct ifreq) on Linux: 16-byte name + a 24-byte union. */
 export const IFREQ_SIZE = 40;
 export const IFNAMSIZ = 16;
@@ -86,6 +89,45 @@ export function completeChecksum(hdr: Uint8Array, frame: Uint8Array): boolean {
   const c = checksumFinish(onesSum(frame, start, frame.length));
   frame[at] = c >>> 8;
   frame[at + 1] = c & 0xff;
+  return true;
+}
+
+/**
+ * Turn a TCP/IPv4 super-segment into what the kernel takes with a vnet
+ * header (virtio 1.2 §5.1.6.2): gso_type TCPV4, gso_size = MSS, hdr_len,
+ * NEEDS_CSUM with the TCP checksum field holding the pseudo-header sum (the
+ * kernel completes each segment's checksum).  False when the frame is not
+ * one (it is then sent as it is).
+ */
+export function prepareGso(hdr: Uint8Array, frame: Uint8Array, mss: number): boolean {
+  if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 || frame[23] !== 6) return false;
+  const thl = (((frame[46] as number) >>> 4) & 0x0f) * 4;
+  const hdrLen = 34 + thl;
+  if (frame.length - hdrLen <= mss) return false;
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const src = v.getUint32(26);
+  const dst = v.getUint32(30);
+  const seed = onesFold(pseudoHeaderSum(src, dst, 6, frame.length - 34));
+  v.setUint16(34 + 16, seed);
+  hdr.fill(0);
+  hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+  hdr[2] = hdrLen & 0xff;
+  hdr[3] = hdrLen >>> 8;
+  hdr[4] = mss & 0xff;
+  hdr[5] = mss >>> 8;
+  hdr[6] = 34; // csum_start: the TCP header
+  hdr[8] = 16; // csum_offset: its checksum field
+  return true;
+}
+
+/** A vnet header asking the kernel to finish the TCP checksum of a (non-GSO) TCP/IPv4 frame. */
+export function preparePartial(hdr: Uint8Array, frame: Uint8Array): boolean {
+  if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 || frame[23] !== 6) return false;
+  hdr.fill(0);
+  hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  hdr[6] = 34;
+  hdr[8] = 16;
   return true;
 }
 
@@ -143,6 +185,9 @@ export class TapLink implements Link {
   /** Bytes of vnet header before each frame (0 without offload). */
   private readonly vnetHdr: number;
   private static readonly zeroHdr = new Uint8Array(VNET_HDR_LEN);
+  private readonly gsoHdr = new Uint8Array(VNET_HDR_LEN);
+  /** With offload, TCP super-segments go to the kernel whole (it segments them if it must). */
+  readonly gso: boolean;
   /** read(2) errors other than EAGAIN (e.g. EIO once the interface is deleted). */
   readErrors = 0;
 
@@ -150,6 +195,7 @@ export class TapLink implements Link {
     this.fd = fd;
     this.name = name;
     this.vnetHdr = opts.offload === true ? VNET_HDR_LEN : 0;
+    this.gso = opts.offload === true;
     this.maxFrameSize = opts.maxFrameSize ?? 65535 + 14;
     this.inbox = new FrameQueue(opts.queueCapacity ?? 1024);
     this.burst = opts.readBurst ?? 256;
@@ -204,9 +250,13 @@ export class TapLink implements Link {
       }
       const frame = new Uint8Array(n - h);
       frame.set(this.buf.subarray(h, n));
-      if (h > 0 && !completeChecksum(this.buf, frame)) {
-        this.s.rxDropped++;
-        continue;
+      if (h > 0) {
+        if (!completeChecksum(this.buf, frame)) {
+          this.s.rxDropped++;
+          continue;
+        }
+        // We just computed it (NEEDS_CSUM), or the kernel validated it (DATA_VALID).
+        if (((this.buf[0] as number) & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0) checksumVerified.add(frame);
       }
       n -= h;
       if (this.inbox.push(frame)) {
@@ -231,8 +281,14 @@ export class TapLink implements Link {
     try {
       // Without offload each write is one frame; with it, a zero vnet header
       // (no GSO, checksum complete) goes first, in the same system call.
-      if (this.vnetHdr > 0) writevSync(this.fd, [TapLink.zeroHdr, frame]);
-      else writeSync(this.fd, frame);
+      if (this.vnetHdr === 0) writeSync(this.fd, frame);
+      else {
+        const mss = gsoSize.get(frame);
+        let hdr = TapLink.zeroHdr;
+        if (mss !== undefined && prepareGso(this.gsoHdr, frame, mss)) hdr = this.gsoHdr;
+        else if (checksumPartial.has(frame) && preparePartial(this.gsoHdr, frame)) hdr = this.gsoHdr;
+        writevSync(this.fd, [hdr, frame]);
+      }
     } catch {
       this.s.txDropped++; // EAGAIN (queue full) or EIO (interface down/gone)
       return false;

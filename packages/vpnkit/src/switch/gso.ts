@@ -1,0 +1,81 @@
+/**
+ * Generic segmentation offload for frames the gateway sends: a TCP/IPv4
+ * frame larger than the link's MTU carries the segment size it must be cut
+ * into (`gsoSize`).  A link that can hand such a frame to its peer whole
+ * (a TAP with IFF_VNET_HDR: the kernel segments it, or doesn't need to)
+ * says so with `Link.gso`; for any other link the switch cuts it here, as
+ * Linux's software GSO does (net/ipv4/tcp_offload.c):
+ *
+ *   every segment: the same Ethernet, IPv4 and TCP headers (options too),
+ *   IPv4 total length, identification + i and header checksum redone,
+ *   TCP sequence number advanced by the payload before it, FIN and PSH
+ *   only on the last segment, TCP checksum recomputed.
+ */
+
+import { internetChecksum } from '../wire/checksum.js';
+import { TcpPacket, type Ipv4Address } from '../wire/index.js';
+
+const ETH = 14;
+
+/** Segment size of frames that are TCP super-segments (set by the sender, read by links). */
+export const gsoSize = new WeakMap<Uint8Array, number>();
+
+/**
+ * Frames whose TCP checksum field holds only the pseudo-header sum (Linux's
+ * CHECKSUM_PARTIAL): a link with offload has its peer finish it; for any
+ * other link the switch finishes it (`completeTcpV4Checksum`).
+ */
+export const checksumPartial = new WeakSet<Uint8Array>();
+
+/** Frames whose transport checksum a link already computed or its peer vouched for. */
+export const checksumVerified = new WeakSet<Uint8Array>();
+
+/** Finish the TCP checksum of an Ethernet + IPv4 (no options) + TCP frame in place. */
+export function completeTcpV4Checksum(frame: Uint8Array): void {
+  if (frame.length < ETH + 40 || frame[ETH] !== 0x45 || frame[ETH + 9] !== 6) return;
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  TcpPacket.unchecked(frame.subarray(ETH + 20)).fillChecksum(v.getUint32(ETH + 12), v.getUint32(ETH + 16));
+}
+
+const FIN = 0x01;
+const PSH = 0x08;
+
+/**
+ * Cut an Ethernet + IPv4 (no options) + TCP super-segment into frames of
+ * at most `mss` payload bytes.  Returns [frame] unchanged when it is not
+ * IPv4/TCP or already fits.
+ */
+export function segmentTcpV4(frame: Uint8Array, mss: number): Uint8Array[] {
+  if (frame.length < ETH + 40 || frame[12] !== 0x08 || frame[13] !== 0x00) return [frame];
+  const ihl = ((frame[ETH] as number) & 0x0f) * 4;
+  if (ihl !== 20 || frame[ETH + 9] !== 6) return [frame];
+  const tcpAt = ETH + ihl;
+  const thl = (((frame[tcpAt + 12] as number) >>> 4) & 0x0f) * 4;
+  const hdr = tcpAt + thl;
+  const payload = frame.length - hdr;
+  if (mss <= 0 || payload <= mss) return [frame];
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const ident = view.getUint16(ETH + 4);
+  const seq = view.getUint32(tcpAt + 4);
+  const flags = frame[tcpAt + 13] as number;
+  const src: Ipv4Address = view.getUint32(ETH + 12);
+  const dst: Ipv4Address = view.getUint32(ETH + 16);
+  const out: Uint8Array[] = [];
+  for (let off = 0, i = 0; off < payload; off += mss, i++) {
+    const n = Math.min(mss, payload - off);
+    const last = off + n >= payload;
+    const seg = new Uint8Array(hdr + n);
+    seg.set(frame.subarray(0, hdr), 0);
+    seg.set(frame.subarray(hdr + off, hdr + off + n), hdr);
+    const v = new DataView(seg.buffer);
+    v.setUint16(ETH + 2, ihl + thl + n);
+    v.setUint16(ETH + 4, (ident + i) & 0xffff);
+    v.setUint16(ETH + 10, 0);
+    v.setUint16(ETH + 10, internetChecksum(seg, ETH, ETH + ihl));
+    v.setUint32(tcpAt + 4, (seq + off) >>> 0);
+    seg[tcpAt + 13] = last ? flags : flags & ~(FIN | PSH);
+    TcpPacket.unchecked(seg.subarray(tcpAt)).fillChecksum(src, dst);
+    out.push(seg);
+  }
+  return out;
+}
