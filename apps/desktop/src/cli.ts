@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { logs, start, status, stop } from './backend/control.js';
+import { logs, start, status, stop, syncClock } from './backend/control.js';
 import { runDaemon } from './backend/daemon.js';
 import { diagnose, formatChecks } from './backend/diagnose.js';
 import { kitboxPaths } from './backend/paths.js';
@@ -18,6 +18,7 @@ Commands:
   status                           what the daemon and the VM are doing (exit 0 when running)
   stop                             shut the VM down cleanly and stop the daemon
   logs [-n LINES]                  the VM's console log
+  sync-clock                       set the VM's clock from the host's now
   diagnose [--json] [--kvm PATH]   check what this host can run, through the kits
   version                          print the version
   help                             print this help
@@ -63,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
       return status(kitboxPaths());
     case 'stop':
       return stop(kitboxPaths());
+    case 'sync-clock':
+      return syncClock(kitboxPaths());
     case 'logs': {
       const n = rest[0] === '-n' ? Number(rest[1]) : 100;
       if (!Number.isInteger(n) || n <= 0) {

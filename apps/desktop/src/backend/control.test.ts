@@ -85,6 +85,10 @@ describe.skipIf(!ready)('kitbox start / status / logs / stop', () => {
       expect((await kitbox('start')).stdout).toMatch(/already running/);
       expect((await kitbox('status')).stdout).toMatch(/status:\s+running/);
       expect((await kitbox('logs', '-n', '200')).stdout).toContain('kitbox-agent: docker data on /dev/vdb (formatted a new disk)');
+      // The guest's clock comes from the host: once at boot, and on request.
+      expect((await kitbox('logs', '-n', '200')).stdout).toMatch(/kitbox-agent: clock set to \d{4}-\d\d-\d\dT/);
+      const synced = await kitbox('sync-clock');
+      expect(synced.stdout).toMatch(/kitbox: VM clock set to \S+ \(was off by -?\d+ s\)/);
 
       if (dockerCli !== undefined && busybox !== undefined) {
         const version = await docker('version', '--format', '{{.Server.Version}} {{.Server.Os}}');
@@ -93,11 +97,13 @@ describe.skipIf(!ready)('kitbox start / status / logs / stop', () => {
         const rootfs = join(home, 'rootfs');
         mkdirSync(join(rootfs, 'bin'), { recursive: true });
         copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
-        for (const a of ['sh', 'echo', 'cat', 'httpd', 'mkdir', 'sleep']) symlinkSync('busybox', join(rootfs, 'bin', a));
+        for (const a of ['sh', 'echo', 'cat', 'httpd', 'mkdir', 'sleep', 'date']) symlinkSync('busybox', join(rootfs, 'bin', a));
         const tar = join(home, 'rootfs.tar');
         await run('tar', ['-C', rootfs, '-cf', tar, '.']);
         await docker('import', '--change', 'ENV PATH=/bin', tar, 'kitbox-test/busybox:1');
         expect((await docker('run', '--rm', 'kitbox-test/busybox:1', 'echo', 'hello')).stdout).toBe('hello\n');
+        const guestNow = Number((await docker('run', '--rm', 'kitbox-test/busybox:1', 'date', '+%s')).stdout.trim());
+        expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(10);
 
         const port = 18000 + Math.floor(Math.random() * 2000);
         await docker('run', '-d', '--name', 'web', '-p', `${port}:80`, 'kitbox-test/busybox:1', 'sh', '-c', 'mkdir -p /www && echo served-from-the-vm > /www/index.html && exec httpd -f -p 80 -h /www');

@@ -134,6 +134,29 @@ export async function stop(paths: KitboxPaths, { timeoutMs = 60_000 }: { timeout
   return 0;
 }
 
+/** Asks the daemon (SIGUSR1) to set the VM's clock from the host; waits for the agent's answer. */
+export async function syncClock(paths: KitboxPaths, { timeoutMs = 15_000 }: { timeoutMs?: number } = {}): Promise<number> {
+  const s = running(paths);
+  if (!s || s.status !== 'running') {
+    console.error('kitbox: not running');
+    return 1;
+  }
+  const before = existsSync(paths.consoleLog) ? readFileSync(paths.consoleLog, 'utf8').length : 0;
+  process.kill(s.pid, 'SIGUSR1');
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    await sleep(200);
+    const fresh = readFileSync(paths.consoleLog, 'utf8').slice(before);
+    const line = /kitbox-agent: clock[^\n]*/.exec(fresh)?.[0];
+    if (line !== undefined) {
+      console.log(`kitbox: ${line.replace('kitbox-agent: ', 'VM ')}`);
+      return line.includes('clock set to') ? 0 : 1;
+    }
+  }
+  console.error(`kitbox: the VM did not confirm its clock within ${timeoutMs / 1000} s`);
+  return 1;
+}
+
 export function logs(paths: KitboxPaths, lines = 100): number {
   const text = tail(paths.consoleLog, lines);
   if (!text) {

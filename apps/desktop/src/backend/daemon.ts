@@ -56,6 +56,23 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
       throw err;
     }
     let publisher: PortPublisher | undefined;
+    // The guest's clock follows the host's: once the VM is up, whenever the host's clock jumps
+    // against the monotonic clock (suspend/resume, a manual change), and on request (SIGUSR1,
+    // `kitbox sync-clock`).
+    const syncClock = (why: string): void => {
+      daemonLog(`clock: setting the VM's clock (${why})`);
+      driver.setClock(Date.now() / 1000);
+    };
+    let wallAtMono = Date.now() - performance.now();
+    const clockWatch = setInterval(() => {
+      const now = Date.now() - performance.now();
+      if (Math.abs(now - wallAtMono) > 2000 && state.status === 'running') syncClock(`the host's clock jumped ${Math.round((now - wallAtMono) / 1000)} s`);
+      wallAtMono = now;
+    }, 10_000);
+    clockWatch.unref();
+    process.on('SIGUSR1', () => {
+      if (state.status === 'running') syncClock('asked');
+    });
     const dockerReady = async (guestIp: string, readySeconds: number): Promise<void> => {
       // dockerd answered inside the VM; wait until it answers through the host socket too.
       const t = performance.now();
@@ -71,6 +88,7 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
           await new Promise((r) => setTimeout(r, 250));
         }
       }
+      syncClock('dockerd is up');
       publisher = new PortPublisher({ dockerSocket: settings.dockerSocket, guestIp, forwards: stack.forwards, log: daemonLog });
       await publisher.start();
       await save({
@@ -113,6 +131,7 @@ export async function runDaemon({ image, paths = kitboxPaths() }: DaemonOptions)
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     const exit = await driver.exited();
+    clearInterval(clockWatch);
     await publisher?.close();
     await relay.close();
     await stack.close();

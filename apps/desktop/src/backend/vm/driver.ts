@@ -32,4 +32,6 @@ export interface VmDriver {
   exited(): Promise<{ code: number | null; signal: string | null }>;
   /** Every line the guest prints on its console. */
   onConsoleLine(fn: (line: string) => void): void;
+  /** Sets the guest's clock (the agent's `clock` command) to `epochSeconds` UTC. */
+  setClock(epochSeconds: number): void;
 }

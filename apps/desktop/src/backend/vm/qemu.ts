@@ -98,6 +98,13 @@ export class QemuDriver implements VmDriver {
     await this.#server?.close();
   }
 
+  setClock(epochSeconds: number): void {
+    const s = Math.floor(epochSeconds);
+    if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`not a time: ${epochSeconds}`);
+    // Through the console's root shell, like stop (the agent logs the result there).
+    this.#child?.stdin?.write(`\n/usr/local/sbin/kitbox-agent clock ${s}\n`);
+  }
+
   exited(): Promise<{ code: number | null; signal: string | null }> {
     if (!this.#exited) throw new Error('the VM was not started');
     return this.#exited;
