@@ -7,6 +7,8 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import { openIcmpEchoSocket } from '../host/icmp-socket.js';
+import type { HostIcmp } from './icmp-nat.js';
 
 export interface HostNetwork {
   /** Start a TCP connection (half-open allowed); the socket emits 'connect' or 'error'. */
@@ -15,6 +17,8 @@ export interface HostNetwork {
   udpSocket(family: 4 | 6): dgram.Socket;
   /** A TCP listener (not yet listening), handing over paused, half-open-capable sockets. */
   tcpServer(onConnection: (socket: net.Socket) => void): net.Server;
+  /** An ICMP echo socket, or undefined when the host allows none (guests' pings then go unanswered). */
+  icmpEcho?(): HostIcmp | undefined;
 }
 
 export const nodeHost: HostNetwork = {
@@ -26,5 +30,10 @@ export const nodeHost: HostNetwork = {
   },
   tcpServer(onConnection) {
     return net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+  },
+  icmpEcho() {
+    if (process.platform !== 'linux') return undefined;
+    const s = openIcmpEchoSocket();
+    return 'error' in s ? undefined : s;
   },
 };

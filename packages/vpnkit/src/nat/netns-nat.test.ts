@@ -9,6 +9,7 @@ import * as dgram from 'node:dgram';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import * as net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -165,6 +166,20 @@ describe.skipIf(netnsSkipReason !== '')('NAT against the Linux kernel in a netns
     console.log(`1000 concurrent: ${r.stdout.trim()} in ${r.ms.toFixed(0)} ms`);
     expect(res).toMatchObject({ ok: 1000, failed: 0 });
   }, 150_000);
+
+  it('ping beyond the gateway goes out through a host ICMP socket and comes back', async () => {
+    const hostAddr = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    if (hostAddr === undefined) {
+      console.log('ping through the host skipped: the host has no non-loopback IPv4 address');
+      return;
+    }
+    const r = await guest.exec(['busybox', 'ping', '-c', '3', '-W', '2', hostAddr], { timeoutMs: 20_000 });
+    console.log(`ping ${hostAddr}: ${r.stdout.trim().split('\n').slice(-2).join(' | ')}`);
+    expect(r.stdout).toContain('3 packets transmitted, 3 packets received');
+    expect(stack.stats().icmp.replies).toBeGreaterThanOrEqual(3);
+  }, 30_000);
 
   it('UDP echo through the host alias, including datagrams fragmented both ways', async () => {
     const sock = dgram.createSocket('udp4');

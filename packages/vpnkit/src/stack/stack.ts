@@ -12,6 +12,7 @@
 import { dnsTcpService, dnsUdpService, type DnsHandler } from '../nat/dns-service.js';
 import { PortForwarder } from '../nat/forward.js';
 import { nodeHost, type HostNetwork } from '../nat/host.js';
+import { IcmpNat, type IcmpNatStats } from '../nat/icmp-nat.js';
 import { TcpNat, type LocalTcpService, type TcpNatOptions, type TcpNatStats } from '../nat/tcp-nat.js';
 import { UdpNat, type LocalUdpService, type UdpNatOptions, type UdpNatStats } from '../nat/udp-nat.js';
 import { Switch, type Link, type SwitchStats } from '../switch/index.js';
@@ -33,6 +34,7 @@ export interface StackStats {
   links: Record<string, ReturnType<Link['stats']>>;
   tcp: TcpNatStats;
   udp: UdpNatStats;
+  icmp: IcmpNatStats;
 }
 
 /** Housekeeping interval for MAC aging when nothing else is due, ms. */
@@ -47,6 +49,8 @@ export class Stack {
   readonly tcp: TcpNat;
   /** Guest UDP flows to host sockets. */
   readonly udp: UdpNat;
+  /** Guests' pings beyond the gateway, through a host ICMP socket. */
+  readonly icmp: IcmpNat;
   /** Host ports forwarded into guests. */
   readonly forwards: PortForwarder;
   private readonly links = new Set<Link>();
@@ -73,6 +77,7 @@ export class Stack {
     }
     this.tcp = new TcpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.tcp, localServices: tcpServices });
     this.udp = new UdpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.udp, localServices: udpServices });
+    this.icmp = new IcmpNat(this.config, this.clock, this.gateway, () => host.icmpEcho?.());
     this.forwards = new PortForwarder(this.config, this.clock, host, this.tcp, this.udp);
     this.gateway.onIpv4((input) => this.inputIpv4(input));
   }
@@ -86,6 +91,9 @@ export class Stack {
         return;
       case 'udp':
         this.udp.input(ip, transport.udp);
+        return;
+      case 'icmpv4':
+        this.icmp.input(ip, transport.icmp);
         return;
       default:
         return;
@@ -148,7 +156,7 @@ export class Stack {
   stats(): StackStats {
     const links: Record<string, ReturnType<Link['stats']>> = {};
     for (const l of this.links) links[l.name] = l.stats();
-    return { switch: this.switch.stats(), gateway: this.gateway.stats(), links, tcp: this.tcp.stats(), udp: this.udp.stats() };
+    return { switch: this.switch.stats(), gateway: this.gateway.stats(), links, tcp: this.tcp.stats(), udp: this.udp.stats(), icmp: this.icmp.stats() };
   }
 
   /** Stop timers and close every link. */
@@ -156,6 +164,7 @@ export class Stack {
     await this.forwards.close();
     this.tcp.close();
     this.udp.close();
+    this.icmp.close();
     this.running = false;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
