@@ -19,6 +19,7 @@ import { Bus } from '../devices/bus.js';
 import { Cmos } from '../devices/legacy/cmos.js';
 import { I8042 } from '../devices/legacy/i8042.js';
 import { Uart16550 } from '../devices/legacy/uart16550.js';
+import { PCI_CONFIG_PORT, PCI_CONFIG_PORTS, PciRoot } from '../devices/pci/root.js';
 import { HyperkitError } from '../errors.js';
 import { Kvm } from '../kvm/kvm.js';
 import { Vm } from '../kvm/vm.js';
@@ -137,6 +138,8 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const reset = { to: undefined as VirtualMachine | undefined };
       pio.insert(0x60, 5, new I8042({ onReset: () => reset.to?.requestExit({ reason: 'reset' }) }), 'i8042');
       pio.insert(0x70, 2, new Cmos(), 'cmos');
+      // PCI bus 0 (configuration mechanism #1) with its host bridge; virtio devices join it.
+      pio.insert(PCI_CONFIG_PORT, PCI_CONFIG_PORTS, new PciRoot(), 'pci');
       const buses = { pio, mmio: new Bus('mmio') };
 
       const threads: VcpuThread[] = [];

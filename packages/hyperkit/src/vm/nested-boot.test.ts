@@ -35,6 +35,8 @@ describe.skipIf(!qemu || !isRoot || !built)('Linux on hyperkit, on real (nested)
         stdout = `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}`;
       }
       expect(stdout, stdout.slice(-3000)).toMatch(/KITBOX-GUEST-UP kernel=6\.\S+ cpus=2/);
+      // Linux found the PCI host bridge through configuration mechanism #1.
+      expect(stdout).toMatch(/KITBOX-PCI .*0000:00:00\.0=0x8086:0x1237/);
       const summary = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{"createdMs"')).at(-1) ?? '{}');
       expect(summary.exit).toEqual({ reason: 'reset' });
       console.log(`nested boot: created in ${summary.createdMs} ms, /init after ${summary.initMs} ms, reset after ${summary.totalMs} ms, VMM RSS ${summary.rssMiB} MiB`);
