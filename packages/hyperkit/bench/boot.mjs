@@ -18,6 +18,8 @@ const { values } = parseArgs({
     // subsystem even starts; the normal scan later finds the devices.
     cmdline: { type: 'string', default: 'console=ttyS0 reboot=k panic=-1 loglevel=4 pci=noearly tsc=reliable no_timer_check lpj=1000000' },
     timeout: { type: 'string', default: '120' },
+    // Comma-separated virtio devices, e.g. --devices rng.
+    devices: { type: 'string', default: '' },
   },
 });
 if (!values.kernel || !values.initrd) {
@@ -33,6 +35,7 @@ const vm = await createVm({
   kernel: values.kernel,
   initrd: values.initrd,
   cmdline: values.cmdline,
+  devices: values.devices ? values.devices.split(',').map((type) => ({ type })) : [],
   serial: (d) => {
     process.stdout.write(d);
     text += Buffer.from(d).toString('latin1');

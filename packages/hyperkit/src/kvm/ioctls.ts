@@ -27,6 +27,8 @@ export const KVM_CREATE_IRQCHIP = io(KVMIO, 0x60);
 export const KVM_IRQ_LINE = iow(KVMIO, 0x61, 8);
 /** `_IOW(KVMIO, 0x77, struct kvm_pit_config)`: flags[4] pad[60] */
 export const KVM_CREATE_PIT2 = iow(KVMIO, 0x77, 64);
+/** struct kvm_msi { __u32 address_lo, address_hi, data, flags; __u32 devid; __u8 pad[12]; } */
+export const KVM_SIGNAL_MSI = iow(KVMIO, 0xa5, 32);
 /** `_IOW(KVMIO, 0x76, struct kvm_irqfd)`: fd[4] gsi[4] flags[4] resamplefd[4] pad[16] */
 export const KVM_IRQFD = iow(KVMIO, 0x76, 32);
 /** `_IOW(KVMIO, 0x79, struct kvm_ioeventfd)`: datamatch[8] addr[8] len[4] fd[4] flags[4] pad[36] */

@@ -21,6 +21,7 @@ import {
   KVM_CREATE_IRQCHIP,
   KVM_CREATE_PIT2,
   KVM_IRQ_LINE,
+  KVM_SIGNAL_MSI,
   KVM_CREATE_VCPU,
   KVM_CREATE_VM,
   KVM_SET_TSS_ADDR,
@@ -114,6 +115,16 @@ export class Vm {
     dv.setUint32(0, irq, true);
     dv.setUint32(4, level ? 1 : 0, true);
     ioctlBuffer(this.fd, KVM_IRQ_LINE, buf, 'KVM_IRQ_LINE');
+  }
+
+  /** Inject a message-signalled interrupt (MSI/MSI-X) into the in-kernel LAPICs. */
+  signalMsi(addressLo: number, addressHi: number, data: number): void {
+    const buf = new Uint8Array(32);
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(0, addressLo >>> 0, true);
+    dv.setUint32(4, addressHi >>> 0, true);
+    dv.setUint32(8, data >>> 0, true);
+    ioctlBuffer(this.fd, KVM_SIGNAL_MSI, buf, 'KVM_SIGNAL_MSI');
   }
 
   /** An edge on `irq`: raise, then lower (ISA devices such as the UART). */

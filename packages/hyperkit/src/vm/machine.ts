@@ -12,14 +12,17 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type HideableFeature } from '../arch/x86_64/cpuid.js';
-import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START } from '../arch/x86_64/layout.js';
+import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START, PCI_MMIO_WINDOW_SIZE } from '../arch/x86_64/layout.js';
 import { MPTABLE_MAX_CPUS, writeMptable } from '../arch/x86_64/mptable.js';
 import { configureVcpu } from '../arch/x86_64/vcpu-setup.js';
 import { Bus } from '../devices/bus.js';
 import { Cmos } from '../devices/legacy/cmos.js';
 import { I8042 } from '../devices/legacy/i8042.js';
 import { Uart16550 } from '../devices/legacy/uart16550.js';
+import { PciMmioWindow } from '../devices/pci/mmio-window.js';
 import { PCI_CONFIG_PORT, PCI_CONFIG_PORTS, PciRoot } from '../devices/pci/root.js';
+import { VirtioPciTransport } from '../devices/virtio/pci.js';
+import { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { HyperkitError } from '../errors.js';
 import { Kvm } from '../kvm/kvm.js';
 import { Vm } from '../kvm/vm.js';
@@ -41,7 +44,11 @@ export interface VmConfig {
   /** CPU features the guest must not see (e.g. `xsave` where the host cannot run them). */
   hideCpuFeatures?: readonly HideableFeature[];
   kvmPath?: string;
+  /** virtio-pci devices, one per PCI slot from 1 (virtio-rng today). */
+  devices?: readonly DeviceConfig[];
 }
+
+export type DeviceConfig = { type: 'rng' };
 
 export type VmExitReason =
   | { reason: 'reset' }
@@ -138,9 +145,24 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const reset = { to: undefined as VirtualMachine | undefined };
       pio.insert(0x60, 5, new I8042({ onReset: () => reset.to?.requestExit({ reason: 'reset' }) }), 'i8042');
       pio.insert(0x70, 2, new Cmos(), 'cmos');
-      // PCI bus 0 (configuration mechanism #1) with its host bridge; virtio devices join it.
-      pio.insert(PCI_CONFIG_PORT, PCI_CONFIG_PORTS, new PciRoot(), 'pci');
-      const buses = { pio, mmio: new Bus('mmio') };
+      // PCI bus 0 (configuration mechanism #1) with its host bridge; virtio devices join it,
+      // their BAR0 in the MMIO gap (pre-assigned, movable by the guest), MSIs through KVM.
+      const pciRoot = new PciRoot();
+      pio.insert(PCI_CONFIG_PORT, PCI_CONFIG_PORTS, pciRoot, 'pci');
+      const mmio = new Bus('mmio');
+      const window = new PciMmioWindow(MMIO_GAP_START);
+      mmio.insert(MMIO_GAP_START, PCI_MMIO_WINDOW_SIZE, window, 'pci-mmio');
+      const msi = { msi: (lo: number, hi: number, data: number) => theVm.signalMsi(lo, hi, data) };
+      (config.devices ?? []).forEach((d, i) => {
+        const slot = i + 1;
+        const dev = d.type === 'rng' ? new VirtioRng() : undefined;
+        if (dev === undefined) throw new HyperkitError('DEVICE', `unknown device type ${JSON.stringify((d as { type: unknown }).type)}`);
+        const t = new VirtioPciTransport(dev, mem, msi);
+        t.config.write(0x10, 4, MMIO_GAP_START + slot * 0x10000);
+        pciRoot.add(slot, t);
+        window.add(t);
+      });
+      const buses = { pio, mmio };
 
       const threads: VcpuThread[] = [];
       for (let id = 0; id < cpus; id++) {

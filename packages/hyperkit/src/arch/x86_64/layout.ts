@@ -31,6 +31,11 @@ export const HIMEM_START = 0x100000;
 
 export const MMIO_GAP_START = 0xc000_0000;
 export const MMIO_GAP_END = 0x1_0000_0000;
+/**
+ * PCI memory BARs live in the gap from its start up to the I/O APIC
+ * (0xFEC0_0000; the I/O APIC and local APICs above are KVM's).
+ */
+export const PCI_MMIO_WINDOW_SIZE = 0xfec0_0000 - MMIO_GAP_START;
 export const IOAPIC_START = 0xfec0_0000;
 export const APIC_START = 0xfee0_0000;
 export const KVM_IDENTITY_MAP_START = 0xfeff_c000;
