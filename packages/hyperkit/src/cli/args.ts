@@ -9,6 +9,8 @@
  * than silently ignored; options that change nothing here (-A, -u, -H, -P, -e) are accepted
  * and reported in `notes`.
  */
+import type { DeviceConfig } from '../vm/machine.js';
+
 export interface HyperkitArgs {
   cpus: number;
   memoryMiB: number;
@@ -22,6 +24,8 @@ export interface HyperkitArgs {
   help: boolean;
   version: boolean;
   notes: string[];
+  /** virtio devices from -s, in slot order (virtio-rnd today). */
+  devices: DeviceConfig[];
 }
 
 export class UsageError extends Error {
@@ -33,7 +37,8 @@ export const USAGE = `Usage: hyperkit [-behuwxACHPWY] [-c vcpus] [-F <pidfile>] 
   -c  vCPUs (default 1)                  -m  memory: MiB, or with a K/M/G suffix (default 256M)
   -f  kexec,KERNEL,INITRD,"CMDLINE"      -l  com1,stdio | com1,log=FILE
   -F  write the process id to a file     -U  the VM's UUID
-  -s  slot,driver: hostbridge and lpc are accepted (virtio devices are not supported yet)
+  -s  slot,driver: virtio-rnd adds a virtio entropy device (PCI slots are assigned in order
+      from 1); hostbridge and lpc are accepted (always present); other devices are not yet
   -A -u -H -P -e are accepted (ACPI tables are not generated: Linux uses the MP table)
   -h  this help                          -v  version
 Exit status: 0 guest reset (reboot), 1 stopped by a signal, 3 triple fault, 4 error.`;
@@ -89,7 +94,7 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
     }
   }
 
-  const r: HyperkitArgs = { cpus: 1, memoryMiB: 256, kernel: '', cmdline: '', help: false, version: false, notes: [] };
+  const r: HyperkitArgs = { cpus: 1, memoryMiB: 256, kernel: '', cmdline: '', help: false, version: false, notes: [], devices: [] };
   for (const [c, v] of opts) {
     const value = v ?? '';
     switch (c) {
@@ -128,7 +133,8 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
       case 's': {
         const [, driver] = splitCommas(value);
         if (driver === 'hostbridge' || driver === 'lpc') r.notes.push(`-s ${value}: nothing to add (COM1 is always present)`);
-        else throw new UsageError(`-s ${value}: device ${driver ?? '?'} is not supported yet`);
+        else if (driver === 'virtio-rnd') r.devices.push({ type: 'rng' });
+        else throw new UsageError(`-s ${value}: device ${driver ?? '?'} is not supported yet (virtio-rnd is)`);
         break;
       }
       case 'F':

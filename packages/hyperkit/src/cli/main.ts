@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     cpus: args.cpus,
     kernel: args.kernel,
     cmdline: args.cmdline,
+    devices: args.devices,
     ...(args.initrd ? { initrd: args.initrd } : {}),
     ...(serial ? { serial } : {}),
   });
