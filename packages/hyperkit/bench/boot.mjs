@@ -35,7 +35,8 @@ const vm = await createVm({
   kernel: values.kernel,
   initrd: values.initrd,
   cmdline: values.cmdline,
-  devices: values.devices ? values.devices.split(',').map((type) => ({ type })) : [],
+  // rng | block:PATH
+  devices: values.devices ? values.devices.split(',').map((d) => (d.startsWith('block:') ? { type: 'block', path: d.slice(6) } : { type: d })) : [],
   serial: (d) => {
     process.stdout.write(d);
     text += Buffer.from(d).toString('latin1');

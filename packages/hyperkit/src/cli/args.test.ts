@@ -32,7 +32,9 @@ describe('hyperkit command line', () => {
   });
 
   it('refuses what it cannot honour, naming it', () => {
-    expect(() => parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk,disk.img'])).toThrow(/virtio-blk is not supported yet/);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-net'])).toThrow(/virtio-net is not supported yet/);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk'])).toThrow(/needs a path/);
+    expect(parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk,disk.img,ro']).devices).toEqual([{ type: 'block', path: 'disk.img', readOnly: true }]);
     expect(parseArgs(['-f', 'kexec,k', '-s', '3,virtio-rnd']).devices).toEqual([{ type: 'rng' }]);
     expect(() => parseArgs(['-f', 'kexec,k', '-l', 'com1,autopty'])).toThrow(/autopty is not yet/);
     expect(() => parseArgs(['-f', 'fbsd,k'])).toThrow(/only kexec/);

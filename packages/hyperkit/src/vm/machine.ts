@@ -21,7 +21,8 @@ import { I8042 } from '../devices/legacy/i8042.js';
 import { Uart16550 } from '../devices/legacy/uart16550.js';
 import { PciMmioWindow } from '../devices/pci/mmio-window.js';
 import { PCI_CONFIG_PORT, PCI_CONFIG_PORTS, PciRoot } from '../devices/pci/root.js';
-import { VirtioPciTransport } from '../devices/virtio/pci.js';
+import { VirtioBlock } from '../devices/virtio/blk/blk.js';
+import { VirtioPciTransport, type VirtioDevice } from '../devices/virtio/pci.js';
 import { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { HyperkitError } from '../errors.js';
 import { Kvm } from '../kvm/kvm.js';
@@ -48,7 +49,7 @@ export interface VmConfig {
   devices?: readonly DeviceConfig[];
 }
 
-export type DeviceConfig = { type: 'rng' };
+export type DeviceConfig = { type: 'rng' } | { type: 'block'; path: string; readOnly?: boolean; serial?: string };
 
 export type VmExitReason =
   | { reason: 'reset' }
@@ -98,8 +99,20 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
   #requested: VmExitReason | undefined;
   #done: Promise<VmExitReason> | undefined;
 
-  private constructor(kvm: Kvm, vm: Vm, threads: VcpuThread[], buses: { pio: Bus; mmio: Bus }, uart: Uart16550, flush: () => void) {
+  /** Devices' cleanup: awaited before guest memory is unmapped (their I/O writes into it). */
+  readonly #closers: readonly (() => Promise<void>)[];
+
+  private constructor(
+    kvm: Kvm,
+    vm: Vm,
+    threads: VcpuThread[],
+    buses: { pio: Bus; mmio: Bus },
+    uart: Uart16550,
+    flush: () => void,
+    closers: readonly (() => Promise<void>)[] = [],
+  ) {
     super();
+    this.#closers = closers;
     this.#kvm = kvm;
     this.#vm = vm;
     this.#threads = threads;
@@ -153,15 +166,21 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const window = new PciMmioWindow(MMIO_GAP_START);
       mmio.insert(MMIO_GAP_START, PCI_MMIO_WINDOW_SIZE, window, 'pci-mmio');
       const msi = { msi: (lo: number, hi: number, data: number) => theVm.signalMsi(lo, hi, data) };
-      (config.devices ?? []).forEach((d, i) => {
+      const closers: (() => Promise<void>)[] = [];
+      for (const [i, d] of (config.devices ?? []).entries()) {
         const slot = i + 1;
-        const dev = d.type === 'rng' ? new VirtioRng() : undefined;
-        if (dev === undefined) throw new HyperkitError('DEVICE', `unknown device type ${JSON.stringify((d as { type: unknown }).type)}`);
+        let dev: VirtioDevice;
+        if (d.type === 'rng') dev = new VirtioRng();
+        else if (d.type === 'block') {
+          const b = await VirtioBlock.open(d);
+          closers.push(() => b.close());
+          dev = b;
+        } else throw new HyperkitError('DEVICE', `unknown device type ${JSON.stringify((d as { type: unknown }).type)}`);
         const t = new VirtioPciTransport(dev, mem, msi);
         t.config.write(0x10, 4, MMIO_GAP_START + slot * 0x10000);
         pciRoot.add(slot, t);
         window.add(t);
-      });
+      }
       const buses = { pio, mmio };
 
       const threads: VcpuThread[] = [];
@@ -176,7 +195,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
           ...(config.hideCpuFeatures ? { hideCpuFeatures: config.hideCpuFeatures } : {}),
         });
       }
-      reset.to = new VirtualMachine(kvm, vm, threads, buses, uart, out.flush);
+      reset.to = new VirtualMachine(kvm, vm, threads, buses, uart, out.flush, closers);
       return reset.to;
     } catch (err) {
       vm?.close();
@@ -202,6 +221,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
     );
     this.#flushSerial();
     const reason = this.#requested ?? toReason(results[0] ?? { action: 'stopped' });
+    await Promise.all(this.#closers.map((c) => c().catch(() => undefined)));
     this.#vm.close();
     this.#kvm.close();
     this.emit('exit', reason);
@@ -230,6 +250,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
     this.requestExit({ reason: 'stopped' });
     if (!this.#done) {
       for (const t of this.#threads) await t.close();
+      await Promise.all(this.#closers.map((c) => c().catch(() => undefined)));
       this.#vm.close();
       this.#kvm.close();
       return { reason: 'stopped' };
