@@ -37,7 +37,8 @@ export const USAGE = `Usage: hyperkit [-behuwxACHPWY] [-c vcpus] [-F <pidfile>] 
   -c  vCPUs (default 1)                  -m  memory: MiB, or with a K/M/G suffix (default 256M)
   -f  kexec,KERNEL,INITRD,"CMDLINE"      -l  com1,stdio | com1,log=FILE
   -F  write the process id to a file     -U  the VM's UUID
-  -s  slot,driver[,opts]: virtio-rnd (entropy), virtio-blk,PATH[,ro] (a raw image); PCI slots
+  -s  slot,driver[,opts]: virtio-rnd (entropy), virtio-blk,PATH[,ro] (a raw image),
+      virtio-console (/dev/hvc0, to the same place as COM1); PCI slots
       are assigned in order from 1; hostbridge and lpc are accepted (always present)
   -A -u -H -P -e are accepted (ACPI tables are not generated: Linux uses the MP table)
   -h  this help                          -v  version
@@ -134,11 +135,12 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
         const [, driver] = splitCommas(value);
         if (driver === 'hostbridge' || driver === 'lpc') r.notes.push(`-s ${value}: nothing to add (COM1 is always present)`);
         else if (driver === 'virtio-rnd') r.devices.push({ type: 'rng' });
+        else if (driver === 'virtio-console') r.devices.push({ type: 'console' });
         else if (driver === 'virtio-blk') {
           const [, , path, ...rest] = splitCommas(value);
           if (path === undefined || path === '') throw new UsageError(`-s ${value}: virtio-blk needs a path (slot,virtio-blk,PATH[,ro])`);
           r.devices.push({ type: 'block', path, ...(rest.includes('ro') ? { readOnly: true } : {}) });
-        } else throw new UsageError(`-s ${value}: device ${driver ?? '?'} is not supported yet (virtio-rnd and virtio-blk are)`);
+        } else throw new UsageError(`-s ${value}: device ${driver ?? '?'} is not supported yet (virtio-rnd, virtio-blk and virtio-console are)`);
         break;
       }
       case 'F':

@@ -22,6 +22,7 @@ import { Uart16550 } from '../devices/legacy/uart16550.js';
 import { PciMmioWindow } from '../devices/pci/mmio-window.js';
 import { PCI_CONFIG_PORT, PCI_CONFIG_PORTS, PciRoot } from '../devices/pci/root.js';
 import { VirtioBlock } from '../devices/virtio/blk/blk.js';
+import { VirtioConsole } from '../devices/virtio/console/console.js';
 import { VirtioPciTransport, type VirtioDevice } from '../devices/virtio/pci.js';
 import { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { HyperkitError } from '../errors.js';
@@ -49,7 +50,11 @@ export interface VmConfig {
   devices?: readonly DeviceConfig[];
 }
 
-export type DeviceConfig = { type: 'rng' } | { type: 'block'; path: string; readOnly?: boolean; serial?: string };
+export type DeviceConfig =
+  | { type: 'rng' }
+  | { type: 'block'; path: string; readOnly?: boolean; serial?: string }
+  /** /dev/hvc0 in the guest; its output goes to `output` (default: the `serial` sink). */
+  | { type: 'console'; output?: (data: Uint8Array) => void };
 
 export type VmExitReason =
   | { reason: 'reset' }
@@ -171,6 +176,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
         const slot = i + 1;
         let dev: VirtioDevice;
         if (d.type === 'rng') dev = new VirtioRng();
+        else if (d.type === 'console') dev = new VirtioConsole(d.output ?? out.push);
         else if (d.type === 'block') {
           const b = await VirtioBlock.open(d);
           closers.push(() => b.close());

@@ -19,11 +19,11 @@ if (!ready) console.log('nested virtio test skipped: needs qemu-system-x86_64 an
 
 describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
   it(
-    'a Linux guest finds virtio-rng and virtio-blk on PCI, reads entropy, and reads and writes the disk image',
+    'a Linux guest finds virtio-rng, virtio-blk and virtio-console on PCI: reads entropy, reads and writes the disk image, writes to hvc0',
     async () => {
       const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 480_000 });
       const kernel = (await sh('bash', ['tools/kernel/fetch'])).stdout.trim();
-      const initrd = (await sh('bash', ['tools/nested/initramfs', 'virtio-guest', 'tools/nested/virtio-guest-init', 'virtio_pci', 'virtio_rng', 'virtio_blk'])).stdout.trim();
+      const initrd = (await sh('bash', ['tools/nested/initramfs', 'virtio-guest', 'tools/nested/virtio-guest-init', 'virtio_pci', 'virtio_rng', 'virtio_blk', 'virtio_console'])).stdout.trim();
       // The sandbox sees the host's /tmp read-only: the image is made, and checked, inside it.
       const dir = mkdtempSync(join(tmpdir(), 'kitbox-virtio-'));
       const job = join(dir, 'job.sh');
@@ -34,7 +34,7 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
           'img=$TMPDIR/disk.img',
           'dd if=/dev/zero of=$img bs=1M count=8 2>/dev/null',
           'echo -n HOSTDATA | dd of=$img bs=512 seek=1 conv=notrunc 2>/dev/null',
-          `node packages/hyperkit/bench/boot.mjs --kernel ${kernel}/vmlinuz --initrd ${initrd} --cpus 1 --devices rng,block:$img --timeout 400`,
+          `node packages/hyperkit/bench/boot.mjs --kernel ${kernel}/vmlinuz --initrd ${initrd} --cpus 1 --devices rng,block:$img,console --timeout 400`,
           'echo "KITBOX-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
           '',
         ].join('\n'),
@@ -57,6 +57,8 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
       expect(stdout).toMatch(/KITBOX-BLK-READ HOSTDATA/);
       expect(stdout).toMatch(/KITBOX-BLK-WROTE/);
       expect(stdout).toMatch(/KITBOX-HOST-SEES GUESTWROTE/);
+      // The guest wrote to /dev/hvc0 (virtio-console on slot 3); it reached the VMM's output.
+      expect(stdout).toMatch(/KITBOX-HVC42/);
       rmSync(dir, { recursive: true, force: true });
       console.log(`nested virtio: rng ${hex.slice(0, 16)}... read by the guest; blk read the host's bytes, the host read the guest's`);
     },
