@@ -78,5 +78,5 @@ describe('Ipv4Reassembler', () => {
       expect(r.stats().bufferedBytes).toBeLessThanOrEqual(1 << 20);
     }
     expect(r.stats().pending).toBeLessThanOrEqual(64);
-  });
+  }, 60_000);
 });
