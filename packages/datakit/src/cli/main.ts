@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `datakit` command: `datakit serve --git DIR --listen ADDR` (see args.ts).
+ * The `datakit` command: `datakit serve --git DIR --listen ADDR` (see args.ts), and the
+ * client commands for shell scripts (read, ls, commit, log, watch, branch: client-commands.ts).
  * Serves every connection at once; SIGINT/SIGTERM close the listeners and the open
  * connections (their uncommitted transactions are dropped) and exit 0.
  */
@@ -10,6 +11,7 @@ import { dial, formatDialString, listen } from '@kitbox/p9p';
 import type { Address } from '@kitbox/p9p';
 import { DatakitFs } from '../fs/server.js';
 import { parseArgs, USAGE, UsageError } from './args.js';
+import { CLIENT_COMMANDS, runClient } from './client-commands.js';
 
 /** Listens; a Unix socket file left by a dead server is replaced, a live one is not. */
 async function listenOn(address: Address, onConnection: (s: Socket) => void): Promise<Server> {
@@ -31,6 +33,22 @@ async function listenOn(address: Address, onConnection: (s: Socket) => void): Pr
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '-a' || CLIENT_COMMANDS.has(argv[0] ?? '')) {
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    process.once('SIGTERM', () => ac.abort());
+    return runClient(argv, {
+      out: (d) => process.stdout.write(d),
+      err: (l) => console.error(l),
+      stdin: async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      },
+      env: process.env,
+      signal: ac.signal,
+    });
+  }
   let args;
   try {
     args = parseArgs(argv);
