@@ -174,9 +174,16 @@ export class Gateway {
       return;
     }
     if (this.ipv4Handler !== undefined) {
-      const eth = EthernetFrame.checked(frame);
-      const packet = Ipv4Packet.checked(eth.payload);
-      this.ipv4Handler({ frame: f, packet: eth.payload.subarray(0, packet.totalLen), srcMac: f.ethernet.src });
+      // The raw datagram is cut out only if the handler asks: the NAT works from the parsed
+      // frame, and re-checking both headers for every segment was work done twice.
+      this.ipv4Handler({
+        frame: f,
+        srcMac: f.ethernet.src,
+        get packet() {
+          const eth = EthernetFrame.checked(frame);
+          return eth.payload.subarray(0, Ipv4Packet.checked(eth.payload).totalLen);
+        },
+      });
       return;
     }
     this.counters.unhandled++;
