@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +26,15 @@ afterAll(async () => {
 
 const dockerCli = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p));
 const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+
+/** Whether nothing listens on 127.0.0.1:port. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
 
 /** GET http://127.0.0.1:port/ -> body, or the error code. */
 function httpGet(port: number): Promise<string> {
@@ -105,7 +115,8 @@ describe.skipIf(!ready)('kitbox start / status / logs / stop', () => {
         const guestNow = Number((await docker('run', '--rm', 'kitbox-test/busybox:1', 'date', '+%s')).stdout.trim());
         expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(10);
 
-        const port = 18000 + Math.floor(Math.random() * 2000);
+        // The issue's own example, -p 8080:80, unless something on this host already has 8080.
+        const port = (await portFree(8080)) ? 8080 : 18000 + Math.floor(Math.random() * 2000);
         await docker('run', '-d', '--name', 'web', '-p', `${port}:80`, 'kitbox-test/busybox:1', 'sh', '-c', 'mkdir -p /www && echo served-from-the-vm > /www/index.html && exec httpd -f -p 80 -h /www');
         expect(await until('published port', () => httpGet(port), (b) => b === 'served-from-the-vm\n')).toBe('served-from-the-vm\n');
         await docker('rm', '-f', 'web');
