@@ -1,6 +1,7 @@
 // Boots a Linux kernel with hyperkit and reports how long each stage took.
 //   node bench/boot.mjs --kernel VMLINUZ --initrd INITRD [--memory MIB] [--cmdline "..."]
-// The guest's /init is expected to print KITBOX-GUEST-UP and reset (tools/nested/guest-init).
+// The guest's /init is expected to print KITBOX-GUEST-UP, then power off or reset
+// (tools/nested/guest-init, virtio-guest-init).
 // Prints the guest's serial output, then one JSON line: {"initMs":..., "totalMs":..., "exit":...}.
 import { parseArgs } from 'node:util';
 import { createVm } from '../dist/index.js';
@@ -28,6 +29,7 @@ if (!values.kernel || !values.initrd) {
 }
 const t0 = performance.now();
 let initMs;
+let poweroffMs;
 let text = '';
 const vm = await createVm({
   memoryMiB: Number(values.memory),
@@ -35,7 +37,7 @@ const vm = await createVm({
   kernel: values.kernel,
   initrd: values.initrd,
   cmdline: values.cmdline,
-  // rng | block:PATH
+  // rng | block:PATH | console
   devices: values.devices ? values.devices.split(',').map((d) => (d.startsWith('block:') ? { type: 'block', path: d.slice(6) } : { type: d })) : [],
   serial: (d) => {
     process.stdout.write(d);
@@ -48,7 +50,8 @@ vm.start();
 const timer = setTimeout(() => vm.stop(), Number(values.timeout) * 1000);
 const exit = await vm.wait();
 clearTimeout(timer);
+if (exit.reason === 'poweroff') poweroffMs = performance.now() - t0;
 const totalMs = performance.now() - t0;
 const rss = process.memoryUsage().rss;
-console.log(`\n${JSON.stringify({ createdMs: Math.round(createdMs), initMs: initMs && Math.round(initMs), totalMs: Math.round(totalMs), exit, rssMiB: Math.round(rss / 2 ** 20) })}`);
-process.exit(exit.reason === 'reset' && initMs !== undefined ? 0 : 1);
+console.log(`\n${JSON.stringify({ createdMs: Math.round(createdMs), initMs: initMs && Math.round(initMs), poweroffMs: poweroffMs && Math.round(poweroffMs), totalMs: Math.round(totalMs), exit, rssMiB: Math.round(rss / 2 ** 20) })}`);
+process.exit((exit.reason === 'reset' || exit.reason === 'poweroff') && initMs !== undefined ? 0 : 1);

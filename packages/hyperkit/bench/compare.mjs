@@ -1,6 +1,7 @@
 // Runs where a real KVM exists (the nested sandbox: see bench/run.mjs): boots the same
 // kernel and initramfs with hyperkit and with QEMU (-M microvm -accel kvm), each to the
-// guest's KITBOX-GUEST-UP marker, and prints a table with ratios (above 1: hyperkit ahead).
+// guest's KITBOX-GUEST-UP marker and then to the VMM's exit after the guest powers off
+// (tools/nested/bench-guest-init), and prints a table with ratios (above 1: hyperkit ahead).
 //   node bench/compare.mjs --kernel VMLINUZ --initrd INITRD [--runs N]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,9 +14,8 @@ const cmdline = 'console=ttyS0 reboot=k panic=-1 loglevel=4 pci=off tsc=reliable
 const here = new URL('.', import.meta.url).pathname;
 
 /**
- * Runs a VMM until the guest prints its marker; resolves with the ms that took and the
- * VMM's peak RSS (VmHWM) at that moment, then kills it (QEMU's microvm has no i8042, so
- * its guest cannot reset it; stopping both at the marker keeps the comparison fair).
+ * Runs a VMM until it exits after the guest powered off; resolves with the ms to the guest's
+ * marker, the VMM's peak RSS (VmHWM) at that moment, and the ms to the VMM's exit.
  */
 function timed(cmd, args) {
   return new Promise((resolve, reject) => {
@@ -29,16 +29,15 @@ function timed(cmd, args) {
         const initMs = performance.now() - t0;
         const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
         result = { initMs, rssKiB: Number(hwm) };
-        child.kill('SIGKILL');
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('exit', () => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (result === undefined) reject(new Error(`${cmd}: no marker\n${text.slice(-2000)}`));
-      else resolve(result);
+      if (result === undefined || signal) reject(new Error(`${cmd}: no marker or killed (${signal})\n${text.slice(-2000)}`));
+      else resolve({ ...result, exitMs: performance.now() - t0 });
     });
   });
 }
@@ -52,9 +51,11 @@ for (let i = 0; i < Number(values.runs); i++) {
   ]));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const h = { init: median(rows.hyperkit.map((r) => r.initMs)), rss: median(rows.hyperkit.map((r) => r.rssKiB)) };
-const q = { init: median(rows.qemu.map((r) => r.initMs)), rss: median(rows.qemu.map((r) => r.rssKiB)) };
+const sum = (rs) => ({ init: median(rs.map((r) => r.initMs)), exit: median(rs.map((r) => r.exitMs)), rss: median(rs.map((r) => r.rssKiB)) });
+const h = sum(rows.hyperkit);
+const q = sum(rows.qemu);
 console.log(`| figure (median of ${values.runs}) | hyperkit | QEMU microvm | QEMU / hyperkit |`);
 console.log('| --- | ---: | ---: | ---: |');
 console.log(`| start to guest /init (ms) | ${h.init.toFixed(0)} | ${q.init.toFixed(0)} | ${(q.init / h.init).toFixed(2)} |`);
+console.log(`| start to VMM exit after the guest's poweroff (ms) | ${h.exit.toFixed(0)} | ${q.exit.toFixed(0)} | ${(q.exit / h.exit).toFixed(2)} |`);
 console.log(`| VMM peak RSS at /init, 256 MiB guest (MiB) | ${(h.rss / 1024).toFixed(0)} | ${(q.rss / 1024).toFixed(0)} | ${(q.rss / h.rss).toFixed(2)} |`);

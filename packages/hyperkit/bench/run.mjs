@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 const root = new URL('../../../', import.meta.url).pathname;
 const sh = (args) => execFileSync('bash', args, { cwd: root, encoding: 'utf8' }).trim();
 const kernel = `${sh(['tools/kernel/fetch'])}/vmlinuz`;
-const initrd = sh(['tools/nested/initramfs', 'guest', 'tools/nested/guest-init']);
+const initrd = sh(['tools/nested/initramfs', 'bench-guest', 'tools/nested/bench-guest-init']);
 console.log(`@kitbox/hyperkit boot benchmark, ${new Date().toISOString().slice(0, 10)}, kernel ${kernel.split('/').at(-2)}, nested KVM (QEMU TCG L1)`);
 const r = spawnSync('bash', ['tools/nested/run', '--timeout', '900', '--', process.execPath, 'packages/hyperkit/bench/compare.mjs', '--kernel', kernel, '--initrd', initrd], {
   cwd: root,

@@ -17,8 +17,9 @@ describe('hyperkit command line', () => {
       com1: { kind: 'stdio' },
       pidfile: '/run/hk.pid',
       uuid: 'c3f1c2e0-1111-2222-3333-444455556666',
+      acpi: true,
     });
-    expect(a.notes.join('\n')).toMatch(/ACPI tables are not generated/);
+    expect(parseArgs(['-f', 'kexec,k']).acpi).toBe(false);
   });
 
   it('accepts --help and --version as every command line tool does', () => {
@@ -34,9 +35,15 @@ describe('hyperkit command line', () => {
   it('refuses what it cannot honour, naming it', () => {
     expect(() => parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-net'])).toThrow(/virtio-net is not supported yet/);
     expect(() => parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk'])).toThrow(/needs a path/);
-    expect(parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk,disk.img,ro']).devices).toEqual([{ type: 'block', path: 'disk.img', readOnly: true }]);
-    expect(parseArgs(['-f', 'kexec,k', '-s', '3,virtio-rnd']).devices).toEqual([{ type: 'rng' }]);
-    expect(() => parseArgs(['-f', 'kexec,k', '-l', 'com1,autopty'])).toThrow(/autopty is not yet/);
+    expect(parseArgs(['-f', 'kexec,k', '-s', '2:0,virtio-blk,disk.img,ro']).devices).toEqual([{ type: 'block', path: 'disk.img', slot: 2, readOnly: true }]);
+    expect(parseArgs(['-f', 'kexec,k', '-s', '3,virtio-rnd']).devices).toEqual([{ type: 'rng', slot: 3 }]);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '0,virtio-rnd'])).toThrow(/slot must be 1-31/);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '32,virtio-rnd'])).toThrow(/slot must be 1-31/);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '4:1,virtio-rnd'])).toThrow(/only function 0/);
+    expect(() => parseArgs(['-f', 'kexec,k', '-s', '4,virtio-rnd', '-s', '4,virtio-console'])).toThrow(/slot 4 is already taken/);
+    expect(parseArgs(['-f', 'kexec,k', '-l', 'com1,autopty']).com1).toEqual({ kind: 'autopty' });
+    expect(parseArgs(['-f', 'kexec,k', '-l', 'com1,autopty=/run/c1']).com1).toEqual({ kind: 'autopty', link: '/run/c1' });
+    expect(() => parseArgs(['-f', 'kexec,k', '-l', 'com1,tcp=1234'])).toThrow(/supported backends are stdio, autopty/);
     expect(() => parseArgs(['-f', 'fbsd,k'])).toThrow(/only kexec/);
     expect(() => parseArgs(['-c'])).toThrow(/-c needs an argument/);
     expect(() => parseArgs(['-Z'])).toThrow(/unknown option -Z/);
@@ -55,6 +62,6 @@ describe('hyperkit command line', () => {
   });
 
   it('maps how the VM ended to bhyve exit statuses', () => {
-    expect([exitStatus('reset'), exitStatus('stopped'), exitStatus('shutdown'), exitStatus('error')]).toEqual([0, 1, 3, 4]);
+    expect([exitStatus('reset'), exitStatus('poweroff'), exitStatus('stopped'), exitStatus('shutdown'), exitStatus('error')]).toEqual([0, 1, 1, 3, 4]);
   });
 });

@@ -18,14 +18,16 @@ export interface HyperkitArgs {
   initrd?: string;
   cmdline: string;
   /** COM1: `stdio`, or a log file. */
-  com1?: { kind: 'stdio' } | { kind: 'log'; path: string };
+  com1?: { kind: 'stdio' } | { kind: 'log'; path: string } | { kind: 'autopty'; link?: string };
   pidfile?: string;
   uuid?: string;
   help: boolean;
   version: boolean;
   notes: string[];
-  /** virtio devices from -s, in slot order (virtio-rnd today). */
+  /** virtio devices from -s, each on the PCI slot it names. */
   devices: DeviceConfig[];
+  /** -A: ACPI tables (and so the guest's power-off), as bhyve generates them only when asked. */
+  acpi: boolean;
 }
 
 export class UsageError extends Error {
@@ -35,14 +37,14 @@ export class UsageError extends Error {
 export const USAGE = `Usage: hyperkit [-behuwxACHPWY] [-c vcpus] [-F <pidfile>] [-l <lpc>] [-m mem]
                 [-s <pci>] [-U uuid] -f kexec,<kernel>,<initrd>,"<cmdline>"
   -c  vCPUs (default 1)                  -m  memory: MiB, or with a K/M/G suffix (default 256M)
-  -f  kexec,KERNEL,INITRD,"CMDLINE"      -l  com1,stdio | com1,log=FILE
+  -f  kexec,KERNEL,INITRD,"CMDLINE"      -l  com1,stdio | com1,autopty[=LINK] | com1,log=FILE
   -F  write the process id to a file     -U  the VM's UUID
-  -s  slot,driver[,opts]: virtio-rnd (entropy), virtio-blk,PATH[,ro] (a raw image),
-      virtio-console (/dev/hvc0, to the same place as COM1); PCI slots
-      are assigned in order from 1; hostbridge and lpc are accepted (always present)
-  -A -u -H -P -e are accepted (ACPI tables are not generated: Linux uses the MP table)
+  -s  slot[:func],driver[,opts]: virtio-rnd (entropy), virtio-blk,PATH[,ro] (a raw
+      image), virtio-console (/dev/hvc0, to the same place as COM1) on PCI slot 1-31,
+      function 0; hostbridge and lpc are accepted (always present)
+  -A  ACPI tables, so the guest can power off       -u -H -P -e are accepted
   -h  this help                          -v  version
-Exit status: 0 guest reset (reboot), 1 stopped by a signal, 3 triple fault, 4 error.`;
+Exit status: 0 guest reset (reboot), 1 guest powered off (or stopped by a signal), 3 triple fault, 4 error.`;
 
 const WITH_ARG = new Set(['c', 'F', 'g', 'l', 'm', 'p', 's', 'U', 'f']);
 const FLAGS = new Set(['b', 'e', 'h', 'u', 'w', 'x', 'A', 'C', 'H', 'P', 'W', 'Y', 'v']);
@@ -95,7 +97,7 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
     }
   }
 
-  const r: HyperkitArgs = { cpus: 1, memoryMiB: 256, kernel: '', cmdline: '', help: false, version: false, notes: [], devices: [] };
+  const r: HyperkitArgs = { cpus: 1, memoryMiB: 256, kernel: '', cmdline: '', help: false, version: false, notes: [], devices: [], acpi: false };
   for (const [c, v] of opts) {
     const value = v ?? '';
     switch (c) {
@@ -128,18 +130,28 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
         if (dev !== 'com1') throw new UsageError(`-l ${dev}: only com1 exists`);
         if (backend === 'stdio') r.com1 = { kind: 'stdio' };
         else if (backend?.startsWith('log=') && backend.length > 4) r.com1 = { kind: 'log', path: backend.slice(4) };
-        else throw new UsageError(`-l com1,${backend ?? ''}: supported backends are stdio and log=FILE (autopty is not yet)`);
+        else if (backend === 'autopty') r.com1 = { kind: 'autopty' };
+        else if (backend?.startsWith('autopty=') && backend.length > 8) r.com1 = { kind: 'autopty', link: backend.slice(8) };
+        else throw new UsageError(`-l com1,${backend ?? ''}: supported backends are stdio, autopty[=LINK] and log=FILE`);
         break;
       }
       case 's': {
-        const [, driver] = splitCommas(value);
-        if (driver === 'hostbridge' || driver === 'lpc') r.notes.push(`-s ${value}: nothing to add (COM1 is always present)`);
-        else if (driver === 'virtio-rnd') r.devices.push({ type: 'rng' });
-        else if (driver === 'virtio-console') r.devices.push({ type: 'console' });
+        const [where, driver] = splitCommas(value);
+        if (driver === 'hostbridge' || driver === 'lpc') {
+          r.notes.push(`-s ${value}: nothing to add (COM1 is always present)`);
+          break;
+        }
+        const m = /^(?:0:)?(\d{1,2})(?::(\d))?$/.exec(where ?? '');
+        const slot = Number(m?.[1]);
+        if (!m || slot < 1 || slot > 31) throw new UsageError(`-s ${value}: the slot must be 1-31, as slot or slot:function (0 is the host bridge)`);
+        if (m[2] !== undefined && m[2] !== '0') throw new UsageError(`-s ${value}: only function 0 is supported`);
+        if (r.devices.some((d) => d.slot === slot)) throw new UsageError(`-s ${value}: slot ${slot} is already taken`);
+        if (driver === 'virtio-rnd') r.devices.push({ type: 'rng', slot });
+        else if (driver === 'virtio-console') r.devices.push({ type: 'console', slot });
         else if (driver === 'virtio-blk') {
           const [, , path, ...rest] = splitCommas(value);
           if (path === undefined || path === '') throw new UsageError(`-s ${value}: virtio-blk needs a path (slot,virtio-blk,PATH[,ro])`);
-          r.devices.push({ type: 'block', path, ...(rest.includes('ro') ? { readOnly: true } : {}) });
+          r.devices.push({ type: 'block', path, slot, ...(rest.includes('ro') ? { readOnly: true } : {}) });
         } else throw new UsageError(`-s ${value}: device ${driver ?? '?'} is not supported yet (virtio-rnd, virtio-blk and virtio-console are)`);
         break;
       }
@@ -153,7 +165,7 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
         r.uuid = value.toLowerCase();
         break;
       case 'A':
-        r.notes.push('-A: ACPI tables are not generated yet; Linux finds the CPUs through the MP table');
+        r.acpi = true;
         break;
       case 'u':
       case 'H':
@@ -171,6 +183,8 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
 }
 
 /** bhyve's exit statuses, which hyperkit keeps. */
-export function exitStatus(reason: 'reset' | 'shutdown' | 'stopped' | 'error'): number {
-  return { reset: 0, stopped: 1, shutdown: 3, error: 4 }[reason];
+export function exitStatus(reason: 'poweroff' | 'reset' | 'shutdown' | 'stopped' | 'error'): number {
+  // bhyve's (and so moby/hyperkit's) statuses: 0 reset, 1 powered off, 3 triple fault, 4 error;
+  // stopped by a signal counts as powered off, as bhyve's SIGTERM does.
+  return { reset: 0, poweroff: 1, stopped: 1, shutdown: 3, error: 4 }[reason];
 }

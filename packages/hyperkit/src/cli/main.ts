@@ -4,7 +4,9 @@
  *   hyperkit -m 512M -c 2 -l com1,stdio -f kexec,vmlinuz,initrd.img,"console=ttyS0"
  */
 import { createWriteStream } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { lstat, rm, symlink, writeFile } from 'node:fs/promises';
+import { ReadStream } from 'node:tty';
+import { openPty } from '../ffi/pty.js';
 import { createRequire } from 'node:module';
 import { createVm } from '../vm/machine.js';
 import { exitStatus, parseArgs, USAGE, UsageError } from './args.js';
@@ -31,13 +33,22 @@ async function main(argv: string[]): Promise<number> {
   for (const n of args.notes) console.error(`hyperkit: ${n}`);
 
   const log = args.com1?.kind === 'log' ? createWriteStream(args.com1.path, { flags: 'a' }) : undefined;
-  const serial = args.com1?.kind === 'stdio' ? (d: Uint8Array) => process.stdout.write(d) : log ? (d: Uint8Array) => log.write(d) : undefined;
+  const pty = args.com1?.kind === 'autopty' ? await openTerminal(args.com1.link) : undefined;
+  const serial =
+    args.com1?.kind === 'stdio'
+      ? (d: Uint8Array) => process.stdout.write(d)
+      : log
+        ? (d: Uint8Array) => log.write(d)
+        : pty
+          ? (d: Uint8Array) => pty.write(d)
+          : undefined;
   const vm = await createVm({
     memoryMiB: args.memoryMiB,
     cpus: args.cpus,
     kernel: args.kernel,
     cmdline: args.cmdline,
     devices: args.devices,
+    acpi: args.acpi,
     ...(args.initrd ? { initrd: args.initrd } : {}),
     ...(serial ? { serial } : {}),
   });
@@ -47,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     if (stdin.isTTY) stdin.setRawMode(true);
     stdin.on('data', (d: Buffer) => vm.serialInput(d));
   }
+  pty?.onInput((d) => vm.serialInput(d));
   const stop = (): void => void vm.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -57,9 +69,44 @@ async function main(argv: string[]): Promise<number> {
     stdin.pause();
   }
   log?.end();
+  await pty?.close();
   if (args.pidfile) await rm(args.pidfile, { force: true });
   if (end.reason === 'error') console.error(`hyperkit: ${end.message}`);
   return exitStatus(end.reason);
+}
+
+/** Backlog kept for a terminal nobody reads; beyond it the guest's output is dropped, as a UART's would be. */
+const PTY_BACKLOG = 1 << 20;
+
+/**
+ * COM1 on a pseudo-terminal (`-l com1,autopty[=LINK]`): its path is printed on stderr and,
+ * with LINK, a symbolic link to it is made (and removed at exit). Output waits for a reader
+ * up to PTY_BACKLOG bytes; the terminal's input goes to the UART.
+ */
+async function openTerminal(link: string | undefined): Promise<{ write: (d: Uint8Array) => void; onInput: (f: (d: Buffer) => void) => void; close: () => Promise<void> }> {
+  if (link !== undefined) {
+    const existing = await lstat(link).catch(() => undefined);
+    if (existing && !existing.isSymbolicLink()) throw new Error(`autopty=${link}: exists and is not a symbolic link`);
+  }
+  const pty = openPty();
+  const master = new ReadStream(pty.fd);
+  // EIO when the last reader of the terminal closes it: not an error for the VM.
+  master.on('error', () => {});
+  if (link !== undefined) {
+    await rm(link, { force: true });
+    await symlink(pty.path, link);
+  }
+  console.error(`hyperkit: COM1 connected to ${pty.path}${link !== undefined ? ` (${link})` : ''}`);
+  return {
+    write: (d) => {
+      if (master.writableLength < PTY_BACKLOG) master.write(Buffer.from(d));
+    },
+    onInput: (f) => master.on('data', f),
+    close: async () => {
+      master.destroy();
+      if (link !== undefined) await rm(link, { force: true });
+    },
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { makeBzImage as bzImage } from '../testing/bzimage.js';
-import { createVm } from './machine.js';
+import { assignSlots, createVm } from './machine.js';
 
 const hasKvm = process.platform === 'linux' && existsSync('/dev/kvm');
 const built = existsSync(new URL('../../dist/vcpu/thread-worker.js', import.meta.url));
@@ -72,4 +72,17 @@ describe.skipIf(!hasKvm || !built || !vmlinuz)("Debian's kernel on /dev/kvm", ()
     },
     120_000,
   );
+});
+
+describe('PCI slot assignment', () => {
+  it('keeps the slots devices ask for and fills the others in order from 1', () => {
+    expect(assignSlots([{ type: 'rng' }, { type: 'console', slot: 1 }, { type: 'rng' }, { type: 'rng', slot: 5 }])).toEqual([2, 1, 3, 5]);
+    expect(assignSlots([])).toEqual([]);
+  });
+
+  it('refuses slots out of range or given twice', () => {
+    expect(() => assignSlots([{ type: 'rng', slot: 0 }])).toThrow(/not in 1-31/);
+    expect(() => assignSlots([{ type: 'rng', slot: 3 }, { type: 'console', slot: 3 }])).toThrow(/two devices/);
+    expect(() => assignSlots(Array.from({ length: 32 }, () => ({ type: 'rng' as const })))).toThrow(/more than 31/);
+  });
 });

@@ -6,16 +6,20 @@
  * processors wait in KVM for the INIT/SIPI Linux sends them.
  *
  * Devices today: COM1 (16550 UART, IRQ 4), the CMOS RTC and the i8042 (with its reset line), with the in-kernel
- * PIC/IOAPIC/LAPIC and PIT. The guest stops the VM by resetting (`reboot=k`, or
- * `panic=-1` on a panic) or by a triple fault.
+ * PIC/IOAPIC/LAPIC and PIT; ACPI tables with the PM1 registers, so that the guest can power
+ * off; a PCI host bridge and virtio-pci devices. The guest stops the VM by powering off
+ * (ACPI S5: `poweroff`), by resetting (`reboot=k`, or `panic=-1` on a panic) or by a triple
+ * fault.
  */
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type HideableFeature } from '../arch/x86_64/cpuid.js';
-import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START, PCI_MMIO_WINDOW_SIZE } from '../arch/x86_64/layout.js';
+import { ACPI_PM1_CNT_LEN, ACPI_PM1_CNT_PORT, ACPI_PM1_EVT_LEN, ACPI_PM1_EVT_PORT, ACPI_S5_SLP_TYP, writeAcpiTables } from '../arch/x86_64/acpi.js';
+import { KVM_TSS_START, MMIO_GAP_END, MMIO_GAP_START, PCI_MMIO_WINDOW_SIZE, ZERO_PAGE_START } from '../arch/x86_64/layout.js';
 import { MPTABLE_MAX_CPUS, writeMptable } from '../arch/x86_64/mptable.js';
 import { configureVcpu } from '../arch/x86_64/vcpu-setup.js';
 import { Bus } from '../devices/bus.js';
+import { AcpiPmControl, AcpiPmEvent } from '../devices/legacy/acpi-pm.js';
 import { Cmos } from '../devices/legacy/cmos.js';
 import { I8042 } from '../devices/legacy/i8042.js';
 import { Uart16550 } from '../devices/legacy/uart16550.js';
@@ -48,21 +52,50 @@ export interface VmConfig {
   kvmPath?: string;
   /** virtio-pci devices, one per PCI slot from 1 (virtio-rng today). */
   devices?: readonly DeviceConfig[];
+  /**
+   * ACPI tables (RSDP, XSDT, FADT, FACS, DSDT) and the PM1 registers, so the guest can power
+   * off (default true). Without them Linux can only reset the VM.
+   */
+  acpi?: boolean;
 }
 
-export type DeviceConfig =
+/** `slot`: the PCI slot on bus 0 (1-31); by default the next free one from 1, in order. */
+export type DeviceConfig = { slot?: number } & (
   | { type: 'rng' }
   | { type: 'block'; path: string; readOnly?: boolean; serial?: string }
   /** /dev/hvc0 in the guest; its output goes to `output` (default: the `serial` sink). */
-  | { type: 'console'; output?: (data: Uint8Array) => void };
+  | { type: 'console'; output?: (data: Uint8Array) => void }
+);
+
+/** The PCI slot of each device: the one it asks for, else the next free one from 1. */
+export function assignSlots(devices: readonly DeviceConfig[]): number[] {
+  const taken = new Set<number>();
+  for (const d of devices) {
+    if (d.slot === undefined) continue;
+    if (!Number.isInteger(d.slot) || d.slot < 1 || d.slot > 31) throw new HyperkitError('CONFIG', `PCI slot ${d.slot} is not in 1-31`);
+    if (taken.has(d.slot)) throw new HyperkitError('CONFIG', `PCI slot ${d.slot} is given to two devices`);
+    taken.add(d.slot);
+  }
+  let next = 1;
+  return devices.map((d) => {
+    if (d.slot !== undefined) return d.slot;
+    while (taken.has(next)) next++;
+    if (next > 31) throw new HyperkitError('CONFIG', 'more than 31 PCI devices');
+    taken.add(next);
+    return next;
+  });
+}
 
 export type VmExitReason =
+  | { reason: 'poweroff' }
   | { reason: 'reset' }
   | { reason: 'shutdown' }
   | { reason: 'stopped' }
   | { reason: 'error'; message: string };
 
 const COM1_PORT = 0x3f8;
+/** boot_params.acpi_rsdp_addr (Documentation/arch/x86/zero-page.rst). */
+const BOOT_PARAMS_ACPI_RSDP_ADDR = 0x70;
 const COM1_IRQ = 4;
 
 async function bytes(src: Uint8Array | string): Promise<Uint8Array> {
@@ -135,6 +168,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > MPTABLE_MAX_CPUS) {
       throw new HyperkitError('CONFIG', `cpus must be a whole number from 1 to ${MPTABLE_MAX_CPUS}, got ${cpus}`);
     }
+    const slots = assignSlots(config.devices ?? []);
     const [image, initrd] = await Promise.all([bytes(config.kernel), config.initrd ? bytes(config.initrd) : undefined]);
 
     const kvm = Kvm.open(config.kvmPath === undefined ? {} : { path: config.kvmPath });
@@ -153,6 +187,13 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const mem = vm.addMemory(regions);
       writeMptable(mem, cpus);
       const kernel = loadBzImage(mem, { image, cmdline: config.cmdline ?? 'console=ttyS0', ...(initrd ? { initrd } : {}) });
+      const acpi = config.acpi ?? true;
+      if (acpi) {
+        // boot_params.acpi_rsdp_addr (offset 0x70); Linux would also find it by scanning.
+        const rsdp = writeAcpiTables(mem, cpus);
+        const zp = mem.slice(ZERO_PAGE_START, 4096);
+        new DataView(zp.buffer, zp.byteOffset, zp.byteLength).setBigUint64(BOOT_PARAMS_ACPI_RSDP_ADDR, BigInt(rsdp), true);
+      }
 
       const out = batcher(config.serial ?? (() => {}));
       const theVm = vm;
@@ -163,6 +204,11 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const reset = { to: undefined as VirtualMachine | undefined };
       pio.insert(0x60, 5, new I8042({ onReset: () => reset.to?.requestExit({ reason: 'reset' }) }), 'i8042');
       pio.insert(0x70, 2, new Cmos(), 'cmos');
+      if (acpi) {
+        pio.insert(ACPI_PM1_EVT_PORT, ACPI_PM1_EVT_LEN, new AcpiPmEvent(), 'acpi-pm1-evt');
+        const onPowerOff = (): void => reset.to?.requestExit({ reason: 'poweroff' });
+        pio.insert(ACPI_PM1_CNT_PORT, ACPI_PM1_CNT_LEN, new AcpiPmControl({ s5SleepType: ACPI_S5_SLP_TYP, onPowerOff }), 'acpi-pm1-cnt');
+      }
       // PCI bus 0 (configuration mechanism #1) with its host bridge; virtio devices join it,
       // their BAR0 in the MMIO gap (pre-assigned, movable by the guest), MSIs through KVM.
       const pciRoot = new PciRoot();
@@ -173,7 +219,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       const msi = { msi: (lo: number, hi: number, data: number) => theVm.signalMsi(lo, hi, data) };
       const closers: (() => Promise<void>)[] = [];
       for (const [i, d] of (config.devices ?? []).entries()) {
-        const slot = i + 1;
+        const slot = slots[i] as number;
         let dev: VirtioDevice;
         if (d.type === 'rng') dev = new VirtioRng();
         else if (d.type === 'console') dev = new VirtioConsole(d.output ?? out.push);
@@ -286,7 +332,7 @@ function toReason(a: ExitAction): VmExitReason {
  * const vm = await createVm({ memoryMiB: 512, kernel: 'vmlinuz', initrd: 'initrd.img',
  *   cmdline: 'console=ttyS0 reboot=k panic=-1', serial: (d) => process.stdout.write(d) });
  * vm.start();
- * console.log(await vm.wait()); // { reason: 'reset' } after the guest reboots
+ * console.log(await vm.wait()); // { reason: 'poweroff' } after `poweroff`, 'reset' after `reboot`
  */
 export function createVm(config: VmConfig): Promise<VirtualMachine> {
   return VirtualMachine.create(config);

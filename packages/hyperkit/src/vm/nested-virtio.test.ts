@@ -1,9 +1,12 @@
 /**
  * virtio-pci on real KVM (the nested sandbox, see nested-boot.test.ts): Debian's kernel
- * boots with a virtio-rng on PCI slot 1 and a virtio-blk on a raw image on slot 2; its
- * virtio_pci driver negotiates the modern transport and sets up the queues with MSI-X
- * vectors; the guest reads /dev/hwrng, reads what the host put in the image and writes a
- * sector that the host then finds in the file.
+ * boots on 2 vCPUs with a virtio-rng on PCI slot 1, a virtio-blk on a raw image on slot 2 and
+ * a virtio-console on slot 3; its virtio_pci driver negotiates the modern transport and sets
+ * up the queues with MSI-X vectors; the guest reads /dev/hwrng, reads what the host put in the
+ * image, writes a sector that the host then finds in the file, writes to /dev/hvc0, and
+ * powers off through ACPI when every check passed (it resets otherwise), so the VM's exit
+ * reason is the guest's verdict. Then the `hyperkit` command boots the same guest with
+ * moby/hyperkit's flags and exits with bhyve's status for a power-off (1).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +24,7 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
   it(
     'a Linux guest finds virtio-rng, virtio-blk and virtio-console on PCI: reads entropy, reads and writes the disk image, writes to hvc0',
     async () => {
-      const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 480_000 });
+      const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 730_000 });
       const kernel = (await sh('bash', ['tools/kernel/fetch'])).stdout.trim();
       const initrd = (await sh('bash', ['tools/nested/initramfs', 'virtio-guest', 'tools/nested/virtio-guest-init', 'virtio_pci', 'virtio_rng', 'virtio_blk', 'virtio_console'])).stdout.trim();
       // The sandbox sees the host's /tmp read-only: the image is made, and checked, inside it.
@@ -34,14 +37,20 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
           'img=$TMPDIR/disk.img',
           'dd if=/dev/zero of=$img bs=1M count=8 2>/dev/null',
           'echo -n HOSTDATA | dd of=$img bs=512 seek=1 conv=notrunc 2>/dev/null',
-          `node packages/hyperkit/bench/boot.mjs --kernel ${kernel}/vmlinuz --initrd ${initrd} --cpus 1 --devices rng,block:$img,console --timeout 400`,
+          `node packages/hyperkit/bench/boot.mjs --kernel ${kernel}/vmlinuz --initrd ${initrd} --cpus 2 --devices rng,block:$img,console --timeout 300`,
           'echo "KITBOX-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
+          // The same guest through the CLI, flags as Docker for Mac passed them.
+          'dd if=/dev/zero of=$img bs=512 seek=8 count=1 conv=notrunc 2>/dev/null',
+          'set +e',
+          `node packages/hyperkit/dist/cli/main.js -A -u -m 256M -c 1 -s 0:0,hostbridge -s 31,lpc -s 1,virtio-rnd -s 2:0,virtio-blk,$img -s 3,virtio-console -l com1,stdio -F $TMPDIR/hk.pid -U 8b4b4b4b-0000-4000-8000-00000000c11e -f "kexec,${kernel}/vmlinuz,${initrd},console=ttyS0 reboot=k panic=-1 loglevel=4 pci=noearly tsc=reliable no_timer_check lpj=1000000" < /dev/null | sed 's/^/CLI: /'`,
+          'echo "KITBOX-CLI-STATUS ${PIPESTATUS[0]} pidfile-left=$([ -e $TMPDIR/hk.pid ] && echo yes || echo no)"',
+          'echo "KITBOX-CLI-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
           '',
         ].join('\n'),
       );
       let stdout: string;
       try {
-        ({ stdout } = await sh('bash', ['tools/nested/run', '--timeout', '450', '--', 'bash', job]));
+        ({ stdout } = await sh('bash', ['tools/nested/run', '--timeout', '700', '--', 'bash', job]));
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string; message: string };
         stdout = `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}`;
@@ -59,9 +68,18 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
       expect(stdout).toMatch(/KITBOX-HOST-SEES GUESTWROTE/);
       // The guest wrote to /dev/hvc0 (virtio-console on slot 3); it reached the VMM's output.
       expect(stdout).toMatch(/KITBOX-HVC42/);
+      // Both vCPUs came up; the guest's checks passed and it powered the VM off through ACPI.
+      expect(stdout).toMatch(/KITBOX-GUEST-UP .*cpus=2 .*ok=1/);
+      const summary = JSON.parse(stdout.split('\n').filter((l) => l.startsWith('{"createdMs"')).at(0) ?? '{}') as { exit?: unknown; poweroffMs?: number };
+      expect(summary.exit).toEqual({ reason: 'poweroff' });
+      // The CLI: same guest, moby/hyperkit flags, exit status 1 (powered off), pid file removed.
+      expect(stdout).toMatch(/CLI: .*KITBOX-GUEST-UP .*cpus=1 .*ok=1/);
+      expect(stdout).toMatch(/CLI: .*KITBOX-HVC42/);
+      expect(stdout).toMatch(/KITBOX-CLI-STATUS 1 pidfile-left=no/);
+      expect(stdout).toMatch(/KITBOX-CLI-HOST-SEES GUESTWROTE/);
       rmSync(dir, { recursive: true, force: true });
       console.log(`nested virtio: rng ${hex.slice(0, 16)}... read by the guest; blk read the host's bytes, the host read the guest's`);
     },
-    500_000,
+    760_000,
   );
 });

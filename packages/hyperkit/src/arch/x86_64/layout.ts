@@ -9,6 +9,7 @@
  *   0x0000_9000  PML4, then PDPT at 0xa000 and PD at 0xb000: identity map of the first GiB
  *   0x0000_9fc00 EBDA: the MP table goes here, where Linux scans for it
  *   0x0002_0000  kernel command line (up to 64 KiB)
+ *   0x000e_0000  ACPI tables: RSDP, XSDT, FACS, FADT, DSDT (4 KiB; Linux scans here for the RSDP)
  *   0x0010_0000  the protected-mode kernel (bzImage payload) or vmlinux segments
  *   ...          RAM up to the PCI hole, then above 4 GiB
  *   0xc000_0000  start of the 32-bit PCI MMIO hole (1 GiB, up to 4 GiB)
@@ -28,6 +29,8 @@ export const EBDA_START = 0x9fc00;
 export const CMDLINE_START = 0x20000;
 export const CMDLINE_MAX_SIZE = 0x10000;
 export const HIMEM_START = 0x100000;
+export const ACPI_TABLES_START = 0xe0000;
+export const ACPI_TABLES_END = 0xe1000;
 
 export const MMIO_GAP_START = 0xc000_0000;
 export const MMIO_GAP_END = 0x1_0000_0000;
