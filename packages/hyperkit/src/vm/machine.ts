@@ -1,5 +1,5 @@
 /**
- * `createVm`: the library's front door. Boots a Linux bzImage directly (no firmware) on
+ * `createVm`: the library's front door. Boots a Linux bzImage or ELF vmlinux directly (no firmware) on
  * KVM with the devices a minimal guest needs, one worker thread per vCPU.
  *
  * SMP: an MP table (in the EBDA) lists the vCPUs and the I/O APIC; the application
@@ -33,6 +33,7 @@ import { HyperkitError } from '../errors.js';
 import { Kvm } from '../kvm/kvm.js';
 import { Vm } from '../kvm/vm.js';
 import { loadBzImage } from '../loader/bzimage.js';
+import { isElf, loadElf } from '../loader/elf.js';
 import type { ExitAction } from '../vcpu/handle.js';
 import { VcpuThread } from '../vcpu/thread.js';
 
@@ -41,7 +42,7 @@ export interface VmConfig {
   memoryMiB: number;
   /** vCPUs (1 .. 254, and no more than KVM allows); each runs on its own thread. */
   cpus?: number;
-  /** A bzImage, as bytes or a path. */
+  /** A bzImage or an uncompressed ELF vmlinux (told apart by their magic), as bytes or a path. */
   kernel: Uint8Array | string;
   initrd?: Uint8Array | string;
   cmdline?: string;
@@ -186,7 +187,8 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
       if (ram > low) regions.push({ gpa: MMIO_GAP_END, size: ram - low });
       const mem = vm.addMemory(regions);
       writeMptable(mem, cpus);
-      const kernel = loadBzImage(mem, { image, cmdline: config.cmdline ?? 'console=ttyS0', ...(initrd ? { initrd } : {}) });
+      const boot = { image, cmdline: config.cmdline ?? 'console=ttyS0', ...(initrd ? { initrd } : {}) };
+      const kernel = isElf(image) ? loadElf(mem, boot) : loadBzImage(mem, boot);
       const acpi = config.acpi ?? true;
       if (acpi) {
         // boot_params.acpi_rsdp_addr (offset 0x70); Linux would also find it by scanning.

@@ -6,7 +6,8 @@
  * image, writes a sector that the host then finds in the file, writes to /dev/hvc0, and
  * powers off through ACPI when every check passed (it resets otherwise), so the VM's exit
  * reason is the guest's verdict. Then the `hyperkit` command boots the same guest with
- * moby/hyperkit's flags and exits with bhyve's status for a power-off (1).
+ * moby/hyperkit's flags and exits with bhyve's status for a power-off (1), and `createVm`
+ * boots it once more from the uncompressed ELF vmlinux.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
     async () => {
       const sh = (cmd: string, args: string[]) => run(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 730_000 });
       const kernel = (await sh('bash', ['tools/kernel/fetch'])).stdout.trim();
+      const vmlinux = (await sh('bash', ['tools/kernel/vmlinux'])).stdout.trim();
       const initrd = (await sh('bash', ['tools/nested/initramfs', 'virtio-guest', 'tools/nested/virtio-guest-init', 'virtio_pci', 'virtio_rng', 'virtio_blk', 'virtio_console'])).stdout.trim();
       // The sandbox sees the host's /tmp read-only: the image is made, and checked, inside it.
       const dir = mkdtempSync(join(tmpdir(), 'kitbox-virtio-'));
@@ -45,6 +47,10 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
           `node packages/hyperkit/dist/cli/main.js -A -u -m 256M -c 1 -s 0:0,hostbridge -s 31,lpc -s 1,virtio-rnd -s 2:0,virtio-blk,$img -s 3,virtio-console -l com1,stdio -F $TMPDIR/hk.pid -U 8b4b4b4b-0000-4000-8000-00000000c11e -f "kexec,${kernel}/vmlinuz,${initrd},console=ttyS0 reboot=k panic=-1 loglevel=4 pci=noearly tsc=reliable no_timer_check lpj=1000000" < /dev/null | sed 's/^/CLI: /'`,
           'echo "KITBOX-CLI-STATUS ${PIPESTATUS[0]} pidfile-left=$([ -e $TMPDIR/hk.pid ] && echo yes || echo no)"',
           'echo "KITBOX-CLI-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
+          // The same guest from the uncompressed ELF vmlinux (tools/kernel/vmlinux).
+          'dd if=/dev/zero of=$img bs=512 seek=8 count=1 conv=notrunc 2>/dev/null',
+          `node packages/hyperkit/bench/boot.mjs --kernel ${vmlinux} --initrd ${initrd} --cpus 1 --devices rng,block:$img,console --timeout 300 | sed 's/^/ELF: /'`,
+          'echo "KITBOX-ELF-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
           '',
         ].join('\n'),
       );
@@ -77,6 +83,10 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
       expect(stdout).toMatch(/CLI: .*KITBOX-HVC42/);
       expect(stdout).toMatch(/KITBOX-CLI-STATUS 1 pidfile-left=no/);
       expect(stdout).toMatch(/KITBOX-CLI-HOST-SEES GUESTWROTE/);
+      // The ELF vmlinux: same checks passed, powered off.
+      expect(stdout).toMatch(/ELF: .*KITBOX-GUEST-UP .*ok=1/);
+      expect(stdout).toMatch(/ELF: \{"createdMs".*"exit":\{"reason":"poweroff"\}/);
+      expect(stdout).toMatch(/KITBOX-ELF-HOST-SEES GUESTWROTE/);
       rmSync(dir, { recursive: true, force: true });
       console.log(`nested virtio: rng ${hex.slice(0, 16)}... read by the guest; blk read the host's bytes, the host read the guest's`);
     },
