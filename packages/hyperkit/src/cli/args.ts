@@ -18,7 +18,7 @@ export interface HyperkitArgs {
   initrd?: string;
   cmdline: string;
   /** COM1: `stdio`, or a log file. */
-  com1?: { kind: 'stdio' } | { kind: 'log'; path: string } | { kind: 'autopty'; link?: string };
+  com1?: { kind: 'stdio' } | { kind: 'log'; path: string } | { kind: 'autopty'; link?: string } | { kind: 'socket'; path: string };
   pidfile?: string;
   uuid?: string;
   help: boolean;
@@ -38,6 +38,7 @@ export const USAGE = `Usage: hyperkit [-behuwxACHPWY] [-c vcpus] [-F <pidfile>] 
                 [-s <pci>] [-U uuid] -f kexec,<kernel>,<initrd>,"<cmdline>"
   -c  vCPUs (default 1)                  -m  memory: MiB, or with a K/M/G suffix (default 256M)
   -f  kexec,KERNEL,INITRD,"CMDLINE"      -l  com1,stdio | com1,autopty[=LINK] | com1,log=FILE
+                                             | com1,socket=PATH (a Unix socket, 0600, one client)
   -F  write the process id to a file     -U  the VM's UUID
   -s  slot[:func],driver[,opts]: virtio-rnd (entropy), virtio-blk,PATH[,ro] (a raw
       image), virtio-console (/dev/hvc0, to the same place as COM1) on PCI slot 1-31,
@@ -132,7 +133,8 @@ export function parseArgs(argv: readonly string[]): HyperkitArgs {
         else if (backend?.startsWith('log=') && backend.length > 4) r.com1 = { kind: 'log', path: backend.slice(4) };
         else if (backend === 'autopty') r.com1 = { kind: 'autopty' };
         else if (backend?.startsWith('autopty=') && backend.length > 8) r.com1 = { kind: 'autopty', link: backend.slice(8) };
-        else throw new UsageError(`-l com1,${backend ?? ''}: supported backends are stdio, autopty[=LINK] and log=FILE`);
+        else if (backend?.startsWith('socket=') && backend.length > 7) r.com1 = { kind: 'socket', path: backend.slice(7) };
+        else throw new UsageError(`-l com1,${backend ?? ''}: supported backends are stdio, autopty[=LINK], socket=PATH and log=FILE`);
         break;
       }
       case 's': {

@@ -4,7 +4,8 @@
  *   hyperkit -m 512M -c 2 -l com1,stdio -f kexec,vmlinuz,initrd.img,"console=ttyS0"
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { ReadStream } from 'node:tty';
 import { openPty } from '../ffi/pty.js';
 import { createRequire } from 'node:module';
@@ -33,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   for (const n of args.notes) console.error(`hyperkit: ${n}`);
 
   const log = args.com1?.kind === 'log' ? createWriteStream(args.com1.path, { flags: 'a' }) : undefined;
-  const pty = args.com1?.kind === 'autopty' ? await openTerminal(args.com1.link) : undefined;
+  const pty = args.com1?.kind === 'autopty' ? await openTerminal(args.com1.link) : args.com1?.kind === 'socket' ? await openSocket(args.com1.path) : undefined;
   const serial =
     args.com1?.kind === 'stdio'
       ? (d: Uint8Array) => process.stdout.write(d)
@@ -73,6 +74,60 @@ async function main(argv: string[]): Promise<number> {
   if (args.pidfile) await rm(args.pidfile, { force: true });
   if (end.reason === 'error') console.error(`hyperkit: ${end.message}`);
   return exitStatus(end.reason);
+}
+
+/**
+ * COM1 on a Unix socket (`-l com1,socket=PATH`, owner-only): one client at a time gets the
+ * guest's output and types into its input; output while nobody is connected is dropped, and a
+ * second client is refused while the first is there.
+ */
+async function openSocket(path: string): Promise<{ write: (d: Uint8Array) => void; onInput: (f: (d: Buffer) => void) => void; close: () => Promise<void> }> {
+  const existing = await lstat(path).catch(() => undefined);
+  if (existing && !existing.isSocket()) throw new Error(`socket=${path}: exists and is not a socket`);
+  await rm(path, { force: true });
+  let client: Socket | undefined;
+  // What a client types before the VM is wired is kept (bounded) and handed over then.
+  const early: Buffer[] = [];
+  let input: (d: Buffer) => void = (d) => {
+    if (early.reduce((n, b) => n + b.length, 0) + d.length <= 65536) early.push(d);
+  };
+  const server = createServer((s) => {
+    if (client) {
+      s.end('hyperkit: COM1 already has a client\n');
+      return;
+    }
+    client = s;
+    s.on('data', (d: Buffer) => input(d));
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (client === s) client = undefined;
+    });
+  });
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  } finally {
+    process.umask(old);
+  }
+  await chmod(path, 0o600);
+  console.error(`hyperkit: COM1 listening on ${path}`);
+  return {
+    write: (d) => {
+      if (client && client.writableLength < PTY_BACKLOG) client.write(Buffer.from(d));
+    },
+    onInput: (f) => {
+      input = f;
+      for (const d of early.splice(0)) f(d);
+    },
+    close: async () => {
+      client?.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      await rm(path, { force: true });
+    },
+  };
 }
 
 /** Backlog kept for a terminal nobody reads; beyond it the guest's output is dropped, as a UART's would be. */

@@ -31,7 +31,13 @@ interface Libc {
   close: (fd: number) => number;
   ioctlInt: (fd: number, request: number, arg: number | bigint) => number;
   ioctlPtr: (fd: number, request: number, arg: Uint8Array) => number;
+  eventfd: (initval: number, flags: number) => number;
+  read: (fd: number, buf: Uint8Array, count: number) => number | bigint;
+  write: (fd: number, buf: Uint8Array, count: number) => number | bigint;
 }
+
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;
 
 let libc: Libc | undefined;
 
@@ -53,6 +59,9 @@ function load(): Libc {
     pthreadKill: lib.func('int pthread_kill(uintptr_t thread, int sig)') as Libc['pthreadKill'],
     ioctlInt: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']) as Libc['ioctlInt'],
     ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as Libc['ioctlPtr'],
+    eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
+    read: lib.func('intptr_t read(int fd, _Out_ uint8_t *buf, size_t count)') as Libc['read'],
+    write: lib.func('intptr_t write(int fd, const uint8_t *buf, size_t count)') as Libc['write'],
   };
   return libc;
 }
@@ -150,4 +159,19 @@ export function pthreadKill(thread: bigint, sig: number): void {
   const ret = load().pthreadKill(thread, sig);
   // pthread_kill returns the error number instead of setting errno.
   if (ret !== 0) throw new SyscallError('pthread_kill', ret, errnoName(ret));
+}
+
+/** eventfd(2): the counter KVM's ioeventfd/irqfd signal through; returns the fd. */
+export function eventfd(initval = 0, flags = EFD_CLOEXEC | EFD_NONBLOCK): number {
+  return check('eventfd', load().eventfd(initval, flags));
+}
+
+/** read(2) into `buf`; returns the byte count (0 at end of file). */
+export function read(fd: number, buf: Uint8Array): number {
+  return check('read', Number(load().read(fd, buf, buf.byteLength)));
+}
+
+/** write(2) of `buf`; returns the byte count written. */
+export function write(fd: number, buf: Uint8Array): number {
+  return check('write', Number(load().write(fd, buf, buf.byteLength)));
 }
