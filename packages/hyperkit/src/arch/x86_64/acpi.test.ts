@@ -102,6 +102,7 @@ describe('ACPI tables', () => {
     expect(fv.getUint32(48, true)).toBe(0); // SMI_CMD: always in ACPI mode
     expect(fv.getUint32(76, true)).toBe(0); // no PM timer
     expect(fv.getUint32(112, true) & (1 << 20)).toBe(0); // not hardware-reduced: PIC and PIT stay
+    expect(fv.getUint16(109, true) & 0x2).toBe(0); // no 8042 for Linux to probe (reset only)
 
     const dh = mem.slice(dsdt, 8);
     const dlen = new DataView(dh.buffer, dh.byteOffset).getUint32(4, true);
