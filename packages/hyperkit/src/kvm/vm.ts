@@ -24,6 +24,7 @@ import {
   KVM_SIGNAL_MSI,
   KVM_CREATE_VCPU,
   KVM_CREATE_VM,
+  KVM_SET_IDENTITY_MAP_ADDR,
   KVM_SET_TSS_ADDR,
   KVM_SET_USER_MEMORY_REGION,
 } from './ioctls.js';
@@ -96,6 +97,16 @@ export class Vm {
   /** Where KVM may put the three pages of the TSS Intel VMX needs (below 4 GiB, outside RAM). */
   setTssAddr(addr: number): void {
     ioctl(this.fd, KVM_SET_TSS_ADDR, addr, 'KVM_SET_TSS_ADDR');
+  }
+
+  /**
+   * The page KVM uses as an identity-mapped page table for real-mode guests on Intel VMX
+   * without unrestricted guest (KVM_SET_IDENTITY_MAP_ADDR; before any vCPU exists). Placed
+   * explicitly so that it never lands on RAM or on a device, as Firecracker does.
+   */
+  setIdentityMapAddr(addr: number): void {
+    const cell = new Uint8Array(new BigUint64Array([BigInt(addr)]).buffer);
+    ioctlBuffer(this.fd, KVM_SET_IDENTITY_MAP_ADDR, cell, 'KVM_SET_IDENTITY_MAP_ADDR');
   }
 
   /** In-kernel PIC, IOAPIC and per-vCPU LAPICs. */
