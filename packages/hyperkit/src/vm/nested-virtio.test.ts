@@ -41,6 +41,7 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
           'echo -n HOSTDATA | dd of=$img bs=512 seek=1 conv=notrunc 2>/dev/null',
           `node packages/hyperkit/bench/boot.mjs --kernel ${kernel}/vmlinuz --initrd ${initrd} --cpus 2 --devices rng,block:$img,console --timeout 300`,
           'echo "KITBOX-HOST-SEES $(dd if=$img bs=512 skip=8 count=1 2>/dev/null | head -c 10)"',
+          'echo "KITBOX-HOST-SHA $(dd if=$img bs=65536 skip=16 count=16 2>/dev/null | sha256sum | cut -c1-64)"',
           // The same guest through the CLI, flags as Docker for Mac passed them.
           'dd if=/dev/zero of=$img bs=512 seek=8 count=1 conv=notrunc 2>/dev/null',
           'set +e',
@@ -72,6 +73,10 @@ describe.skipIf(!ready)('virtio-pci devices on real (nested) KVM', () => {
       expect(stdout).toMatch(/KITBOX-BLK-READ HOSTDATA/);
       expect(stdout).toMatch(/KITBOX-BLK-WROTE/);
       expect(stdout).toMatch(/KITBOX-HOST-SEES GUESTWROTE/);
+      // 1 MiB the guest wrote: the image holds exactly the bytes whose checksum it printed.
+      const guestSha = /^KITBOX-BLK-SHA ([0-9a-f]{64})/m.exec(stdout)?.[1];
+      expect(guestSha).toBeDefined();
+      expect(stdout).toMatch(new RegExp(`^KITBOX-HOST-SHA ${guestSha}$`, 'm'));
       // The guest wrote to /dev/hvc0 (virtio-console on slot 3); it reached the VMM's output.
       expect(stdout).toMatch(/KITBOX-HVC42/);
       // Both vCPUs came up; the guest's checks passed and it powered the VM off through ACPI.
