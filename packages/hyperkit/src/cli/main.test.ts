@@ -1,17 +1,22 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ReadStream } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeBzImage } from '../testing/bzimage.js';
 
 const run = promisify(execFile);
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const hasKvm = process.platform === 'linux' && existsSync('/dev/kvm');
 const dir = mkdtempSync(join(tmpdir(), 'hyperkit-cli-'));
+// VMMs a test started: killed whatever happens to the test (a guest may spin forever).
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A kernel that prints "Hi" on COM1 and resets through the i8042. */
@@ -48,6 +53,7 @@ describe.skipIf(!existsSync(cli))('the hyperkit command', { timeout: 30_000 }, (
     writeFileSync(kernel, makeBzImage(code));
     const link = join(dir, 'com1');
     const child = spawn('node', [cli, '-m', '32', '-l', `com1,autopty=${link}`, '-f', `kexec,${kernel}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -80,6 +86,7 @@ describe.skipIf(!existsSync(cli))('the hyperkit command', { timeout: 30_000 }, (
     writeFileSync(kernel, makeBzImage(code));
     const path = join(dir, 'com1.sock');
     const child = spawn('node', [cli, '-m', '32', '-l', `com1,socket=${path}`, '-f', `kexec,${kernel}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
