@@ -5,7 +5,8 @@
  * Public API so far:
  *   - the wire-format layer (`./wire/`) and `describeFrame`;
  *   - the gateway's protocol machines, pure (time passed in): `Arp`,
- *     `DhcpServer`, `IcmpEcho`;
+ *     `DhcpServer`, `IcmpEcho`, `Icmpv6Echo`, `Ndp` (IPv6 router and
+ *     neighbour discovery);
  *   - the learning `Switch` and the `Link` interface;
  *   - links: in-process pair, QEMU stream, vpnkit/hyperkit VMN3T, Linux TAP;
  *   - `Stack`: switch + gateway (ARP, DHCP, ICMP echo) with an injected clock,
@@ -19,6 +20,7 @@ export * from './wire/index.js';
 export * from './arp/index.js';
 export * from './dhcp/index.js';
 export * from './icmp/index.js';
+export * from './ndp/index.js';
 export * from './switch/index.js';
 export * from './link/index.js';
 export * from './link/tap/index.js';

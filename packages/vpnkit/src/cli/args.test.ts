@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ipv4Address } from '../wire/index.js';
+import { Ipv4Address, Ipv6Address } from '../wire/index.js';
 import { parseArgs, UsageError } from './args.js';
 
 describe('vpnkit flags', () => {
@@ -23,6 +23,15 @@ describe('vpnkit flags', () => {
       mtu: 9000,
       domain: 'vm.test',
     });
+  });
+
+  it('parses the IPv6 flags', () => {
+    const o = parseArgs(['--tap', 'vk0', '--ipv6-prefix', 'fd12:3456:789a:1::/64', '--no-ipv6']);
+    expect(o.ipv6Prefix && Ipv6Address.format(o.ipv6Prefix)).toBe('fd12:3456:789a:1::');
+    expect(o.noIpv6).toBe(true);
+    for (const bad of ['fd12::/48', 'fd12::1/64', 'fe80::/64', 'ff02::/64', '::/64', 'nope/64']) {
+      expect(() => parseArgs(['--tap', 'vk0', '--ipv6-prefix', bad]), bad).toThrow(/--ipv6-prefix/);
+    }
   });
 
   it('--help and --version need no link', () => {

@@ -9,7 +9,7 @@
  * which flag is wrong.
  */
 
-import { Ipv4Address } from '../wire/index.js';
+import { Ipv4Address, Ipv6Address } from '../wire/index.js';
 
 export const USAGE = `usage: vpnkit [options]
 
@@ -32,6 +32,9 @@ Network (defaults as moby/vpnkit):
   --host-ip IP             host alias: reaches the host's 127.0.0.1 (192.168.65.2)
   --mtu N                  MTU advertised by DHCP (1500)
   --domain NAME            DNS domain advertised by DHCP
+  --ipv6-prefix P::/64     IPv6 prefix advertised for SLAAC (fd00:192:168:65::/64); the gateway
+                           is P::1 and the host alias P::2 (reaches the host's ::1)
+  --no-ipv6                no router advertisements, neighbour discovery or IPv6 NAT
 
   --help, --version
 `;
@@ -68,6 +71,8 @@ export interface CliOptions {
   hostIp?: number;
   mtu?: number;
   domain?: string;
+  ipv6Prefix?: Uint8Array;
+  noIpv6?: boolean;
 }
 
 function ipv4(flag: string, text: string): number {
@@ -182,6 +187,26 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.domain = v;
         break;
       }
+      case '--ipv6-prefix': {
+        const v = value();
+        const m = /^([0-9A-Fa-f:.]+)\/64$/.exec(v);
+        let p: Uint8Array | undefined;
+        try {
+          p = m === null ? undefined : Ipv6Address.parse(m[1] as string);
+        } catch {
+          p = undefined;
+        }
+        if (p === undefined) throw new UsageError(`--ipv6-prefix: expected an IPv6 prefix ending in /64, got ${JSON.stringify(v)}`);
+        if (p.subarray(8).some((b) => b !== 0)) throw new UsageError(`--ipv6-prefix: ${v} has host bits set`);
+        if (p[0] === 0xff || Ipv6Address.isLinkLocal(p) || p.subarray(0, 8).every((b) => b === 0)) {
+          throw new UsageError(`--ipv6-prefix: ${v} is not a unicast prefix for guests`);
+        }
+        o.ipv6Prefix = p;
+        break;
+      }
+      case '--no-ipv6':
+        o.noIpv6 = true;
+        break;
       default:
         throw new UsageError(`unknown option ${JSON.stringify(raw)}`);
     }

@@ -47,6 +47,7 @@ describe.skipIf(!built)('vpnkit CLI', () => {
       for (let i = 0; i < 100 && !err.includes('Ctrl-C stops'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(err).toContain('vpnkit: QEMU stream on unix:');
       expect(err).toContain('vpnkit: gateway 192.168.65.1, host alias 192.168.65.2, MTU 1500');
+      expect(err).toContain('IPv6 gateway fd00:192:168:65::1, host alias fd00:192:168:65::2');
       for (const s of ['qemu.sock', 'eth.sock', 'port.sock']) expect(statSync(join(dir, s)).mode & 0o777).toBe(0o600);
       const add = await call(ctl, 'POST', '/forwards', JSON.stringify({ proto: 'tcp', hostPort: 0, guestIp: '192.168.65.3', guestPort: 22 }));
       expect(add.status).toBe(201);

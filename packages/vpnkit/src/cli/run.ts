@@ -13,7 +13,8 @@ import { VmnetServer } from '../link/vmnet.js';
 import { Stack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { PcapWriter } from '../testing/pcap.js';
-import { Ipv4Address } from '../wire/index.js';
+import { resolveStackConfig } from '../stack/config.js';
+import { Ipv4Address, Ipv6Address } from '../wire/index.js';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args.js';
 
 function stackOptions(o: CliOptions): StackOptions {
@@ -33,7 +34,19 @@ function stackOptions(o: CliOptions): StackOptions {
   }
   if (o.mtu !== undefined) s.mtu = o.mtu;
   if (o.domain !== undefined) s.domainName = o.domain;
+  if (o.ipv6Prefix !== undefined) s.ipv6Prefix = o.ipv6Prefix;
+  if (o.noIpv6 === true) s.ipv6 = false;
   return s;
+}
+
+/** The built-in names get their IPv6 addresses too (AAAA) when IPv6 is on. */
+function v6Names(config: StackOptions, names: Record<string, string[]>): Record<string, string[]> {
+  const c = resolveStackConfig(config);
+  if (!c.ipv6) return names;
+  return {
+    'host.docker.internal': [...(names['host.docker.internal'] ?? []), Ipv6Address.format(c.hostIpv6)],
+    'gateway.docker.internal': [...(names['gateway.docker.internal'] ?? []), Ipv6Address.format(c.gatewayIpv6)],
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -61,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   const dns = new DnsForwarder({
     ...(o.dns.length > 0 ? { upstreams: o.dns } : {}),
     ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
-    names: { 'host.docker.internal': [hostIp], 'gateway.docker.internal': [gatewayIp] },
+    names: v6Names(config, { 'host.docker.internal': [hostIp], 'gateway.docker.internal': [gatewayIp] }),
   });
   const stack = new Stack({ ...config, dns });
   stack.start();
@@ -111,7 +124,9 @@ export async function main(argv: string[]): Promise<number> {
     dns.close();
     return 1;
   }
-  console.error(`vpnkit: gateway ${gatewayIp}, host alias ${hostIp}, MTU ${stack.config.mtu}; Ctrl-C stops`);
+  const c = stack.config;
+  const v6 = c.ipv6 ? `; IPv6 gateway ${Ipv6Address.format(c.gatewayIpv6)}, host alias ${Ipv6Address.format(c.hostIpv6)}` : '';
+  console.error(`vpnkit: gateway ${gatewayIp}, host alias ${hostIp}, MTU ${c.mtu}${v6}; Ctrl-C stops`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

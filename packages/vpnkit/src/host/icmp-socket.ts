@@ -11,6 +11,11 @@
  *     message the host receives arrives, IP header first (raw(7)), so
  *     replies are filtered by our identifier.
  *
+ * and the same over IPv6 (`openIcmpv6EchoSocket`): AF_INET6 with
+ * IPPROTO_ICMPV6 (RFC 4443 echo, types 128/129; the kernel fills the
+ * checksum over the IPv6 pseudo-header for both kinds, RFC 3542 §3.1, and a
+ * raw ICMPv6 socket delivers the message without the IPv6 header).
+ *
  * Echo requests go out with our identifier and a sequence number the
  * caller chooses; `onReply` gets (source address, sequence, data) of echo
  * replies to us.  Non-blocking fd watched with koffi's uv_poll.
@@ -19,6 +24,10 @@
 import koffi from 'koffi';
 
 const AF_INET = 2;
+const AF_INET6 = 10;
+const IPPROTO_ICMPV6 = 58;
+const ICMPV6_ECHO_REQUEST = 128;
+const ICMPV6_ECHO_REPLY = 129;
 const SOCK_DGRAM = 2;
 const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
@@ -129,6 +138,70 @@ export function openIcmpEchoSocket(): IcmpEchoSocket | { error: string } {
       addr[6] = (dst >>> 8) & 0xff;
       addr[7] = dst & 0xff;
       return Number(c.sendto(fd, msg, msg.length, 0, addr, 16)) === msg.length;
+    },
+    onReply(fn) {
+      handler = fn;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      poller.stop();
+      poller.close();
+      c.close(fd);
+    },
+  };
+}
+
+export interface Icmpv6EchoSocket {
+  readonly kind: 'ping' | 'raw';
+  /** Send an echo request to a 16-byte address; false when the kernel refused it. */
+  sendEcho(dst: Uint8Array, seq: number, data: Uint8Array): boolean;
+  onReply(fn: (seq: number, data: Uint8Array) => void): void;
+  close(): void;
+}
+
+/** Open a host ICMPv6 echo socket, or the reason there is none. */
+export function openIcmpv6EchoSocket(): Icmpv6EchoSocket | { error: string } {
+  const c = lib();
+  let kind: 'ping' | 'raw' = 'ping';
+  let fd = c.socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) {
+    const pingErrno = koffi.errno();
+    kind = 'raw';
+    fd = c.socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+    if (fd < 0) return { error: `no ICMPv6 socket: ping socket errno ${pingErrno}, raw socket errno ${koffi.errno()}` };
+  }
+  const ident = (process.pid ^ 0x4b36) & 0xffff;
+  // struct sockaddr_in6: family[2] (little-endian) port[2] flowinfo[4] addr[16] scope_id[4].
+  const addr = new Uint8Array(28);
+  addr[0] = AF_INET6;
+  const buf = new Uint8Array(65536);
+  let handler: ((seq: number, data: Uint8Array) => void) | undefined;
+  let closed = false;
+  const drain = (): void => {
+    for (let i = 0; i < 256 && !closed; i++) {
+      const n = Number(c.recv(fd, buf, buf.length, 0));
+      if (n <= 0) return;
+      // Both kinds deliver the ICMPv6 message alone; a raw socket sees every type, and others' echoes.
+      if (n < 8 || buf[0] !== ICMPV6_ECHO_REPLY) continue;
+      if (kind === 'raw' && (((buf[4] as number) << 8) | (buf[5] as number)) !== ident) continue;
+      handler?.(((buf[6] as number) << 8) | (buf[7] as number), buf.slice(8, n));
+    }
+  };
+  const poller = koffi.node.poll(fd, { readable: true }, (() => drain()) as unknown as (ev: unknown) => void);
+  return {
+    kind,
+    sendEcho(dst, seq, data) {
+      if (closed || dst.length !== 16) return false;
+      const msg = new Uint8Array(8 + data.length);
+      msg[0] = ICMPV6_ECHO_REQUEST; // checksum left 0: the kernel computes it
+      msg[4] = ident >>> 8;
+      msg[5] = ident & 0xff;
+      msg[6] = (seq >>> 8) & 0xff;
+      msg[7] = seq & 0xff;
+      msg.set(data, 8);
+      addr.set(dst, 8);
+      return Number(c.sendto(fd, msg, msg.length, 0, addr, 28)) === msg.length;
     },
     onReply(fn) {
       handler = fn;

@@ -80,3 +80,28 @@ describe('Ipv4Reassembler', () => {
     expect(r.stats().pending).toBeLessThanOrEqual(64);
   }, 60_000);
 });
+
+describe('IPv6 fragments (RFC 8200 §4.5)', () => {
+  const a = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 0xfd : i));
+  const b = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 0xfd : 100 + i));
+  const v6 = (src: Uint8Array, dst: Uint8Array, f: FragmentInput): FragmentInput => ({ ...f, src, dst });
+
+  it('keys by source, destination and Identification: packets with the same ident from others do not mix', () => {
+    const r = new Ipv4Reassembler();
+    const [f0, f1, f2] = fragments(data, 1448, 0x89abcdef);
+    expect(r.input(0, v6(a, b, f0!))).toBeUndefined();
+    expect(r.input(0, v6(b, a, f1!))).toBeUndefined(); // the other direction: another packet
+    expect(r.input(0, { ...f1!, protocol: 17 })).toBeUndefined(); // IPv4, same numbers: another packet
+    expect(r.input(0, v6(a, b, f1!))).toBeUndefined();
+    // The Next Header is not part of the identity (it may differ between fragments).
+    expect(r.input(0, v6(a, b, { ...f2!, protocol: 6 }))).toEqual(data);
+    expect(r.stats().pending).toBe(2);
+  });
+
+  it('refuses a packet that would exceed 65535 bytes once reassembled', () => {
+    const r = new Ipv4Reassembler();
+    const last: FragmentInput = { src: a, dst: b, protocol: 17, ident: 1, fragOffset: 65528, moreFrags: false, payload: new Uint8Array(16), maxLen: 0xffff - 8 };
+    expect(r.input(0, last)).toBeUndefined();
+    expect(r.stats()).toMatchObject({ pending: 0, dropped: 1 });
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * IPv4 fragment reassembly (RFC 791 §3.2, "An Example Reassembly
- * Procedure"; RFC 815), bounded and pure (time passed in).
+ * Procedure"; RFC 815), and IPv6's (RFC 8200 §4.5: fragments identified by
+ * source, destination and the 32-bit Identification), bounded and pure
+ * (time passed in).
  *
  *   "The internet identification field (ID) is used together with the
  *   source and destination address, and the protocol fields, to identify
@@ -15,6 +17,8 @@
  * 65535 bytes, or data beyond a known end, drops it too.
  */
 
+import { IpAddress } from '../wire/index.js';
+
 export interface ReassemblyOptions {
   maxDatagrams?: number;
   maxBytes?: number;
@@ -22,8 +26,9 @@ export interface ReassemblyOptions {
 }
 
 export interface FragmentInput {
-  src: number;
-  dst: number;
+  /** IPv4 (uint32) or IPv6 (16 bytes) addresses. */
+  src: IpAddress;
+  dst: IpAddress;
   protocol: number;
   ident: number;
   /** Byte offset of this fragment's data (a multiple of 8). */
@@ -31,6 +36,14 @@ export interface FragmentInput {
   moreFrags: boolean;
   /** The fragment's data (copied if kept). */
   payload: Uint8Array;
+  /** Largest reassembled payload (default 65515: an IPv4 datagram's). */
+  maxLen?: number;
+}
+
+function keyOf(f: FragmentInput): string {
+  if (typeof f.src === 'number' && typeof f.dst === 'number') return `${f.src >>> 0}:${f.dst >>> 0}:${f.protocol}:${f.ident}`;
+  // IPv6 (RFC 8200 §4.5): the Next Header is not part of the identity.
+  return `6:${IpAddress.format(f.src)}:${IpAddress.format(f.dst)}:${f.ident >>> 0}`;
 }
 
 export interface ReassemblyStats {
@@ -70,12 +83,12 @@ export class Ipv4Reassembler {
   /** Add a fragment; returns the whole payload when this fragment completes the datagram. */
   input(now: number, f: FragmentInput): Uint8Array | undefined {
     this.expire(now);
-    const key = `${f.src}:${f.dst}:${f.protocol}:${f.ident}`;
+    const key = keyOf(f);
     const start = f.fragOffset;
     const end = start + f.payload.length;
     let p = this.table.get(key);
     // Every fragment but the last carries a multiple of 8 bytes (RFC 791 §3.2).
-    const bad = end > 0xffff - 20 || (f.moreFrags && f.payload.length % 8 !== 0) || (f.moreFrags && f.payload.length === 0);
+    const bad = end > (f.maxLen ?? 0xffff - 20) || (f.moreFrags && f.payload.length % 8 !== 0) || (f.moreFrags && f.payload.length === 0);
     if (bad) {
       if (p !== undefined) this.drop(p);
       this.counters.dropped++;

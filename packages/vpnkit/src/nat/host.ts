@@ -7,8 +7,8 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { openIcmpEchoSocket } from '../host/icmp-socket.js';
-import type { HostIcmp } from './icmp-nat.js';
+import { openIcmpEchoSocket, openIcmpv6EchoSocket } from '../host/icmp-socket.js';
+import type { HostIcmp, HostIcmp6 } from './icmp-nat.js';
 
 export interface HostNetwork {
   /** Start a TCP connection (half-open allowed); the socket emits 'connect' or 'error'. */
@@ -19,6 +19,8 @@ export interface HostNetwork {
   tcpServer(onConnection: (socket: net.Socket) => void): net.Server;
   /** An ICMP echo socket, or undefined when the host allows none (guests' pings then go unanswered). */
   icmpEcho?(): HostIcmp | undefined;
+  /** The same over IPv6, or undefined (guests' pings beyond the gateway then go unanswered). */
+  icmpEcho6?(): HostIcmp6 | undefined;
 }
 
 export const nodeHost: HostNetwork = {
@@ -34,6 +36,11 @@ export const nodeHost: HostNetwork = {
   icmpEcho() {
     if (process.platform !== 'linux') return undefined;
     const s = openIcmpEchoSocket();
+    return 'error' in s ? undefined : s;
+  },
+  icmpEcho6() {
+    if (process.platform !== 'linux') return undefined;
+    const s = openIcmpv6EchoSocket();
     return 'error' in s ? undefined : s;
   },
 };

@@ -5,6 +5,11 @@
  *
  *   Ethernet[14] | IPv4 header[20] | TCP header+options | data
  *   Ethernet[14] | IPv4 header[20] | UDP header[8] | data
+ *   Ethernet[14] | IPv6 header[40] | TCP header+options | data   (RFC 8200 §3)
+ *   Ethernet[14] | IPv6 header[40] | UDP header[8] | data
+ *
+ * TCP over either family may be a super-segment with a partial checksum
+ * (see src/switch/gso.ts); UDP frames carry their full checksum.
  */
 
 import type { StackConfig } from '../stack/config.js';
@@ -15,6 +20,10 @@ import {
   Ipv4Address,
   Ipv4Packet,
   Ipv4Repr,
+  Ipv6Address,
+  Ipv6ExtHeader,
+  Ipv6Packet,
+  Ipv6Repr,
   TcpPacket,
   TcpRepr,
   UdpPacket,
@@ -23,6 +32,11 @@ import {
 
 const ETH = 14;
 const IP = 20;
+const IP6 = 40;
+/** The IPv6 Fragment header (RFC 8200 §4.5). */
+const FRAG = 8;
+/** Hop limit of the IPv6 packets the NAT sends (as Linux's default). */
+const HOP_LIMIT = 64;
 
 /**
  * A frame carrying `seg` from `src` to `dst`.  The TCP checksum is filled,
@@ -99,4 +113,89 @@ export function natRoutable(c: StackConfig, dst: Ipv4Address): boolean {
   if (dst >>> 28 === 0xe || dst === 0xffffffff || dst === 0) return false;
   if (Ipv4Address.inSubnet(dst, c.network, c.prefixLen)) return dst === c.hostIp;
   return true;
+}
+
+/** Like `tcpFrame`, over IPv6 (no extension headers; IPv6 has no identification to set). */
+export function tcpFrame6(src: Ipv6Address, dst: Ipv6Address, seg: TcpRepr, partial = false): Uint8Array {
+  const tcpLen = TcpRepr.bufferLen(seg);
+  const buf = new Uint8Array(ETH + IP6 + tcpLen);
+  Ipv6Repr.emit({ src, dst, nextHeader: IpProtocol.Tcp, payloadLen: tcpLen, hopLimit: HOP_LIMIT }, Ipv6Packet.unchecked(buf.subarray(ETH)));
+  TcpRepr.emit(seg, TcpPacket.unchecked(buf.subarray(ETH + IP6)), src, dst, partial ? { fillChecksum: false } : undefined);
+  if (partial) {
+    const seed = onesFold(pseudoHeaderSum(src, dst, IpProtocol.Tcp, tcpLen));
+    buf[ETH + IP6 + 16] = seed >>> 8;
+    buf[ETH + IP6 + 17] = seed & 0xff;
+    checksumPartial.add(buf);
+  }
+  return buf;
+}
+
+/**
+ * Frames carrying one UDP datagram over IPv6 (checksum filled: mandatory
+ * over IPv6, RFC 8200 §8.1): one frame when it fits `mtu`, else fragments
+ * (RFC 8200 §4.5), each with a Fragment header
+ *
+ *   Next Header[1]=17 | Reserved[1] | Fragment Offset[13] Res[2] M[1] | Identification[4]
+ *
+ * and a multiple of 8 bytes of data but the last.  Empty when the datagram
+ * cannot be sent (over 65535 bytes).
+ */
+export function udpFrames6(
+  src: Ipv6Address,
+  dst: Ipv6Address,
+  ident: number,
+  srcPort: number,
+  dstPort: number,
+  payload: Uint8Array,
+  mtu: number,
+): Uint8Array[] {
+  const udpLen = 8 + payload.length;
+  if (udpLen > 0xffff) return [];
+  if (IP6 + udpLen <= mtu) {
+    const buf = new Uint8Array(ETH + IP6 + udpLen);
+    Ipv6Repr.emit({ src, dst, nextHeader: IpProtocol.Udp, payloadLen: udpLen, hopLimit: HOP_LIMIT }, Ipv6Packet.unchecked(buf.subarray(ETH)));
+    UdpRepr.emit({ srcPort, dstPort, payload }, UdpPacket.unchecked(buf.subarray(ETH + IP6)), src, dst);
+    return [buf];
+  }
+  const datagram = new Uint8Array(udpLen);
+  UdpRepr.emit({ srcPort, dstPort, payload }, UdpPacket.unchecked(datagram), src, dst);
+  const step = Math.floor((mtu - IP6 - FRAG) / 8) * 8;
+  if (step <= 0) return [];
+  const frames: Uint8Array[] = [];
+  for (let off = 0; off < udpLen; off += step) {
+    const len = Math.min(step, udpLen - off);
+    const buf = new Uint8Array(ETH + IP6 + FRAG + len);
+    Ipv6Repr.emit(
+      { src, dst, nextHeader: Ipv6ExtHeader.Fragment, payloadLen: FRAG + len, hopLimit: HOP_LIMIT },
+      Ipv6Packet.unchecked(buf.subarray(ETH)),
+    );
+    const h = ETH + IP6;
+    buf[h] = IpProtocol.Udp;
+    const w = off | (off + len < udpLen ? 1 : 0); // offset in 8-byte units << 3 is the offset itself
+    buf[h + 2] = w >>> 8;
+    buf[h + 3] = w & 0xff;
+    buf[h + 4] = (ident >>> 24) & 0xff;
+    buf[h + 5] = (ident >>> 16) & 0xff;
+    buf[h + 6] = (ident >>> 8) & 0xff;
+    buf[h + 7] = ident & 0xff;
+    buf.set(datagram.subarray(off, off + len), h + FRAG);
+    frames.push(buf);
+  }
+  return frames;
+}
+
+/**
+ * Whether the NAT may send a guest's IPv6 traffic for `dst` to the host:
+ * not multicast, not in ::/96 (unspecified, loopback, the deprecated
+ * IPv4-compatible form), not IPv4-mapped (::ffff:0:0/96 would reach the
+ * host's IPv4 addresses, loopback included, around `natRoutable`), not
+ * link-local, and nothing in the guests' prefix but the host alias.
+ */
+export function natRoutable6(c: StackConfig, dst: Ipv6Address): boolean {
+  if (dst[0] === 0xff || Ipv6Address.isLinkLocal(dst)) return false;
+  let zeros = 0;
+  while (zeros < 10 && dst[zeros] === 0) zeros++;
+  if (zeros === 10 && ((dst[10] === 0 && dst[11] === 0) || (dst[10] === 0xff && dst[11] === 0xff))) return false;
+  for (let i = 0; i < 8; i++) if (dst[i] !== c.ipv6Prefix[i]) return true;
+  return Ipv6Address.equals(dst, c.hostIpv6);
 }

@@ -13,10 +13,11 @@
  *   FIN either way becomes a half-close the other way.
  *
  * The addresses the guest sees: a connection to the host alias (hostIp)
- * reaches the host's 127.0.0.1; to the gateway, only what a local service
- * handles (DNS on port 53); anything else goes to that address from the
- * host.  Every table is bounded (`maxConnections`, `maxPending`); what does
- * not fit is refused with a RST, never queued.
+ * reaches the host's 127.0.0.1 (hostIpv6: the host's ::1); to the gateway
+ * (gatewayIp or gatewayIpv6), only what a local service handles (DNS on
+ * port 53); anything else goes to that address from the host.  Every
+ * table is bounded (`maxConnections`, `maxPending`); what does not fit is
+ * refused with a RST, never queued.
  */
 
 import type * as net from 'node:net';
@@ -24,17 +25,26 @@ import type { Duplex } from 'node:stream';
 import type { Clock, StackConfig } from '../stack/config.js';
 import { TcpConnection, resetFor, type TcpEvent } from '../tcp/connection.js';
 import type { TcpOptions } from '../tcp/config.js';
-import { Ipv4Address, TcpFlags, type Ipv4Repr, type TcpRepr } from '../wire/index.js';
+import { Ipv4Address, Ipv6Address, TcpFlags, type IpAddress, type TcpRepr } from '../wire/index.js';
 import { gsoSize } from '../switch/gso.js';
 import { DeadlineQueue } from './deadlines.js';
+import { FlowTable, sameAddr } from './flow-table.js';
 import type { HostNetwork } from './host.js';
-import { natRoutable, tcpFrame } from './packet.js';
+import { natRoutable, natRoutable6, tcpFrame, tcpFrame6 } from './packet.js';
 
 /** What the NAT needs from the gateway. */
 export interface GuestPort {
   /** Send a frame built by `tcpFrame`/`udpFrames` (14 bytes of headroom). */
   sendIpv4Frame(dst: Ipv4Address, frame: Uint8Array): boolean;
+  /** The same for a frame built by `tcpFrame6`/`udpFrames6`. */
+  sendIpv6Frame(dst: Ipv6Address, frame: Uint8Array): boolean;
   nextIdent(): number;
+}
+
+/** The IP header fields the NAT reads (an `Ipv4Repr` or an `Ipv6Repr`). */
+export interface IpEnds {
+  readonly src: IpAddress;
+  readonly dst: IpAddress;
 }
 
 /** A service the gateway itself offers over TCP (e.g. DNS on port 53). */
@@ -68,13 +78,12 @@ export interface TcpNatStats {
 type Origin = 'guest' | 'forward';
 
 interface Flow {
-  readonly key: string;
   readonly origin: Origin;
   /** The guest's end. */
-  readonly guestIp: Ipv4Address;
+  readonly guestIp: IpAddress;
   readonly guestPort: number;
   /** The far end as the guest sees it. */
-  readonly peerIp: Ipv4Address;
+  readonly peerIp: IpAddress;
   readonly peerPort: number;
   socket: Duplex;
   conn: TcpConnection | undefined;
@@ -92,10 +101,6 @@ interface Flow {
   forwardId: string | undefined;
 }
 
-function flowKey(guestIp: number, guestPort: number, peerIp: number, peerPort: number): string {
-  return `${guestIp}:${guestPort}:${peerIp}:${peerPort}`;
-}
-
 /** A CSPRNG-backed `RandomSource`, drawing 1 KiB at a time. */
 function cryptoRandom(): () => number {
   const pool = new Uint32Array(256);
@@ -110,7 +115,7 @@ function cryptoRandom(): () => number {
 }
 
 export class TcpNat {
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowTable<Flow>();
   private readonly deadlines = new DeadlineQueue<Flow>();
   private pendingCount = 0;
   private readonly opts: Required<Omit<TcpNatOptions, 'tcp' | 'localServices'>>;
@@ -146,11 +151,10 @@ export class TcpNat {
     this.services = opts.localServices ?? new Map();
   }
 
-  /** A TCP segment from the guest (checksum already verified). */
-  input(ip: Ipv4Repr, seg: TcpRepr): void {
+  /** A TCP segment from the guest, over IPv4 or IPv6 (checksum already verified). */
+  input(ip: IpEnds, seg: TcpRepr): void {
     if (this.closed) return;
-    const key = flowKey(ip.src, seg.srcPort, ip.dst, seg.dstPort);
-    const flow = this.flows.get(key);
+    const flow = this.flows.get(ip.src, seg.srcPort, ip.dst, seg.dstPort);
     if (flow !== undefined) {
       if (flow.conn !== undefined) {
         flow.conn.process(this.clock.now(), seg);
@@ -168,14 +172,29 @@ export class TcpNat {
       this.reject(ip, seg);
       return;
     }
-    this.open(key, ip, seg);
+    this.open(ip, seg);
   }
 
-  private open(key: string, ip: Ipv4Repr, syn: TcpRepr): void {
-    const dst = ip.dst >>> 0;
+  /** Where a guest connection to `dst` goes on the host; undefined when nowhere. */
+  private hostAddress(dst: IpAddress): string | undefined {
+    const c = this.config;
+    if (typeof dst === 'number') {
+      if (!natRoutable(c, dst)) return undefined;
+      return dst === c.hostIp ? '127.0.0.1' : Ipv4Address.format(dst);
+    }
+    if (!c.ipv6 || !natRoutable6(c, dst)) return undefined;
+    return Ipv6Address.equals(dst, c.hostIpv6) ? '::1' : Ipv6Address.format(dst);
+  }
+
+  private isGateway(dst: IpAddress): boolean {
+    return typeof dst === 'number' ? dst >>> 0 === this.config.gatewayIp >>> 0 : this.config.ipv6 && sameAddr(dst, this.config.gatewayIpv6);
+  }
+
+  private open(ip: IpEnds, syn: TcpRepr): void {
+    const dst = typeof ip.dst === 'number' ? ip.dst >>> 0 : ip.dst;
     let socket: Duplex;
     let connecting: net.Socket | undefined;
-    if (dst === this.config.gatewayIp) {
+    if (this.isGateway(dst)) {
       const service = this.services.get(syn.dstPort);
       if (service === undefined) {
         this.counters.refused++;
@@ -184,19 +203,20 @@ export class TcpNat {
       }
       socket = service();
     } else {
-      if (!natRoutable(this.config, dst)) return;
+      const hostAddr = this.hostAddress(dst);
+      if (hostAddr === undefined) return;
       if (this.pendingCount >= this.opts.maxPending || this.flows.size >= this.opts.maxConnections) {
         this.counters.overflow++;
         this.reject(ip, syn);
         return;
       }
-      const hostAddr = dst === this.config.hostIp ? '127.0.0.1' : Ipv4Address.format(dst);
       connecting = this.host.connectTcp(hostAddr, syn.dstPort);
       socket = connecting;
     }
     // Keep only what accept() needs from the SYN: its payload is a view into the frame.
     const synCopy: TcpRepr = { ...syn, payload: new Uint8Array(0) };
-    const flow = this.newFlow(key, 'guest', ip.src >>> 0, syn.srcPort, dst, syn.dstPort, socket, undefined);
+    const src = typeof ip.src === 'number' ? ip.src >>> 0 : ip.src;
+    const flow = this.newFlow('guest', src, syn.srcPort, dst, syn.dstPort, socket, undefined);
     const established = (): void => {
       if (flow.done) return;
       const now = this.clock.now();
@@ -255,7 +275,7 @@ export class TcpNat {
     let port = 0;
     for (let tries = 0; tries < 64; tries++) {
       const p = 32768 + Math.floor(Math.random() * (61000 - 32768));
-      if (!this.flows.has(flowKey(guestIp, guestPort, src, p))) {
+      if (!this.flows.has(guestIp, guestPort, src, p)) {
         port = p;
         break;
       }
@@ -265,8 +285,7 @@ export class TcpNat {
       socket.destroy();
       return false;
     }
-    const key = flowKey(guestIp, guestPort, src, port);
-    const flow = this.newFlow(key, 'forward', guestIp, guestPort, src, port, socket, forwardId);
+    const flow = this.newFlow('forward', guestIp, guestPort, src, port, socket, forwardId);
     flow.conn = TcpConnection.connect(this.clock.now(), { addr: src, port }, { addr: guestIp, port: guestPort }, this.tcpOpts);
     this.counters.forwarded++;
     this.attach(flow);
@@ -276,7 +295,7 @@ export class TcpNat {
 
   /** Abort every connection a port forward opened. */
   closeForward(forwardId: string): void {
-    for (const f of [...this.flows.values()]) {
+    for (const f of this.flows.list()) {
       if (f.forwardId !== forwardId) continue;
       f.conn?.abort();
       if (f.conn !== undefined) this.kick(f);
@@ -285,17 +304,27 @@ export class TcpNat {
   }
 
   private newFlow(
-    key: string,
     origin: Origin,
-    guestIp: number,
+    guestIp: IpAddress,
     guestPort: number,
-    peerIp: number,
+    peerIp: IpAddress,
     peerPort: number,
     socket: Duplex,
     forwardId: string | undefined,
   ): Flow {
+    const emit4 = (g: Ipv4Address, p: Ipv4Address, seg: TcpRepr): void => {
+      const frame = tcpFrame(p, g, this.guest.nextIdent(), seg, true);
+      const mss = flow.conn?.mss;
+      if (mss !== undefined && seg.payload.length > mss) gsoSize.set(frame, mss);
+      this.guest.sendIpv4Frame(g, frame);
+    };
+    const emit6 = (g: Ipv6Address, p: Ipv6Address, seg: TcpRepr): void => {
+      const frame = tcpFrame6(p, g, seg, true);
+      const mss = flow.conn?.mss;
+      if (mss !== undefined && seg.payload.length > mss) gsoSize.set(frame, mss);
+      this.guest.sendIpv6Frame(g, frame);
+    };
     const flow: Flow = {
-      key,
       origin,
       guestIp,
       guestPort,
@@ -303,12 +332,10 @@ export class TcpNat {
       peerPort,
       socket,
       conn: undefined,
-      emit: (seg) => {
-        const frame = tcpFrame(peerIp, guestIp, this.guest.nextIdent(), seg, true);
-        const mss = flow.conn?.mss;
-        if (mss !== undefined && seg.payload.length > mss) gsoSize.set(frame, mss);
-        this.guest.sendIpv4Frame(guestIp, frame);
-      },
+      emit:
+        typeof guestIp === 'number' && typeof peerIp === 'number'
+          ? (seg) => emit4(guestIp, peerIp, seg)
+          : (seg) => emit6(guestIp as Ipv6Address, peerIp as Ipv6Address, seg),
       toGuest: undefined,
       hostEnded: false,
       guestEof: false,
@@ -317,7 +344,7 @@ export class TcpNat {
       done: false,
       forwardId,
     };
-    this.flows.set(key, flow);
+    this.flows.add(flow);
     return flow;
   }
 
@@ -447,7 +474,7 @@ export class TcpNat {
   private finish(flow: Flow, reason: string): void {
     if (flow.done) return;
     flow.done = true;
-    this.flows.delete(flow.key);
+    this.flows.delete(flow);
     this.deadlines.delete(flow);
     const s = flow.socket;
     if (reason === 'normal') {
@@ -471,10 +498,12 @@ export class TcpNat {
   }
 
   /** Answer a segment with a RST (refused port, no connection). */
-  private reject(ip: Ipv4Repr, seg: TcpRepr): void {
+  private reject(ip: IpEnds, seg: TcpRepr): void {
     const rst = resetFor(seg);
     if (rst === undefined) return;
-    this.guest.sendIpv4Frame(ip.src, tcpFrame(ip.dst, ip.src, this.guest.nextIdent(), rst));
+    const { src, dst } = ip;
+    if (typeof src === 'number' && typeof dst === 'number') this.guest.sendIpv4Frame(src, tcpFrame(dst, src, this.guest.nextIdent(), rst));
+    else if (typeof src !== 'number' && typeof dst !== 'number') this.guest.sendIpv6Frame(src, tcpFrame6(dst, src, rst));
   }
 
 
@@ -495,7 +524,7 @@ export class TcpNat {
   /** Reset every connection and release every socket. */
   close(): void {
     this.closed = true;
-    for (const f of [...this.flows.values()]) {
+    for (const f of this.flows.list()) {
       if (f.conn !== undefined) {
         f.conn.abort();
         f.conn.dispatch(this.clock.now(), f.emit);

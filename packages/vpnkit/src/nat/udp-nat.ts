@@ -8,18 +8,22 @@
  *   8.8.8.8:53 -> S                         guest gets 8.8.8.8:53 -> 192.168.65.3:5000
  *   guest -> hostIp:P                       S sends to 127.0.0.1:P; replies appear from hostIp
  *
- * The gateway's own UDP services (DNS on port 53) and port-forward replies
- * are handled before the NAT.  Flows expire after `idleTimeoutMs` without
+ *   guest [fd00:192:168:65::x]:5000 -> hostIpv6:P   an IPv6 socket sends to [::1]:P
+ *
+ * The gateway's own UDP services (DNS on port 53, over either family) and
+ * port-forward replies (IPv4) are handled before the NAT.  Datagrams larger
+ * than the MTU are fragmented towards the guest (IPv4 or IPv6 fragments).  Flows expire after `idleTimeoutMs` without
  * traffic either way; the table is bounded (`maxFlows`, oldest evicted).
  */
 
 import type * as dgram from 'node:dgram';
 import type { Clock, StackConfig } from '../stack/config.js';
-import { Ipv4Address, type Ipv4Repr, type UdpRepr } from '../wire/index.js';
+import { Ipv4Address, Ipv6Address, type IpAddress, type UdpRepr } from '../wire/index.js';
 import { DeadlineQueue } from './deadlines.js';
+import { FlowTable, sameAddr } from './flow-table.js';
 import type { HostNetwork } from './host.js';
-import { natRoutable, udpFrames } from './packet.js';
-import type { GuestPort } from './tcp-nat.js';
+import { natRoutable, natRoutable6, udpFrames, udpFrames6 } from './packet.js';
+import type { GuestPort, IpEnds } from './tcp-nat.js';
 
 /** A UDP service on the gateway: gets a datagram, may answer it. */
 export type LocalUdpService = (payload: Uint8Array, reply: (payload: Uint8Array) => void) => void;
@@ -44,9 +48,11 @@ export interface UdpNatStats {
 }
 
 interface UdpFlow {
-  readonly key: string;
-  readonly guestIp: Ipv4Address;
+  readonly guestIp: IpAddress;
   readonly guestPort: number;
+  /** One mapping per guest endpoint whatever the peer: the table's peer fields are fixed. */
+  readonly peerIp: 0;
+  readonly peerPort: 0;
   readonly socket: dgram.Socket;
   lastActive: number;
 }
@@ -55,7 +61,7 @@ interface UdpFlow {
 export type UdpReturnPath = (payload: Uint8Array, guestIp: Ipv4Address, guestPort: number) => void;
 
 export class UdpNat {
-  private readonly flows = new Map<string, UdpFlow>();
+  private readonly flows = new FlowTable<UdpFlow>();
   private readonly deadlines = new DeadlineQueue<UdpFlow>();
   private readonly returnPaths = new Map<number, UdpReturnPath>();
   private readonly maxFlows: number;
@@ -63,6 +69,7 @@ export class UdpNat {
   private readonly services: ReadonlyMap<number, LocalUdpService>;
   private readonly counters = { toHost: 0, toGuest: 0, dropped: 0, expired: 0, evicted: 0 };
   private closed = false;
+  private ident6 = (Math.random() * 0x100000000) >>> 0;
 
   constructor(
     private readonly config: StackConfig,
@@ -77,9 +84,13 @@ export class UdpNat {
     this.services = opts.localServices ?? new Map();
   }
 
-  /** A UDP datagram from the guest (checksum verified, not a fragment). */
-  input(ip: Ipv4Repr, udp: UdpRepr): void {
+  /** A UDP datagram from the guest, over IPv4 or IPv6 (checksum verified, not a fragment). */
+  input(ip: IpEnds, udp: UdpRepr): void {
     if (this.closed) return;
+    if (typeof ip.src !== 'number' || typeof ip.dst !== 'number') {
+      this.input6(ip, udp);
+      return;
+    }
     const src = ip.src >>> 0;
     const dst = ip.dst >>> 0;
     if (dst === this.config.gatewayIp) {
@@ -102,13 +113,42 @@ export class UdpNat {
       this.counters.dropped++;
       return;
     }
+    this.toHost(src, udp, dst === this.config.hostIp ? '127.0.0.1' : Ipv4Address.format(dst));
+  }
+
+  private input6(ip: IpEnds, udp: UdpRepr): void {
+    const src = ip.src as Ipv6Address;
+    const dst = ip.dst as Ipv6Address;
+    const c = this.config;
+    if (!c.ipv6) {
+      this.counters.dropped++;
+      return;
+    }
+    if (sameAddr(dst, c.gatewayIpv6)) {
+      const service = this.services.get(udp.dstPort);
+      if (service === undefined) {
+        this.counters.dropped++;
+        return;
+      }
+      const srcPort = udp.srcPort;
+      const port = udp.dstPort;
+      service(udp.payload.slice(), (reply) => this.sendToGuest(c.gatewayIpv6, port, src, srcPort, reply));
+      return;
+    }
+    if (!natRoutable6(c, dst)) {
+      this.counters.dropped++;
+      return;
+    }
+    this.toHost(src, udp, Ipv6Address.equals(dst, c.hostIpv6) ? '::1' : Ipv6Address.format(dst));
+  }
+
+  private toHost(src: IpAddress, udp: UdpRepr, hostAddr: string): void {
     const flow = this.flowFor(src, udp.srcPort);
     if (flow === undefined) {
       this.counters.dropped++;
       return;
     }
     flow.lastActive = this.clock.now();
-    const hostAddr = dst === this.config.hostIp ? '127.0.0.1' : Ipv4Address.format(dst);
     // dgram may send after this call returns; the payload is a view into a frame.
     flow.socket.send(udp.payload.slice(), udp.dstPort, hostAddr, (err) => {
       if (err) this.counters.dropped++;
@@ -116,8 +156,21 @@ export class UdpNat {
     this.counters.toHost++;
   }
 
-  /** Send a datagram to a guest (from `srcIp:srcPort` as the guest sees it). */
-  sendToGuest(srcIp: Ipv4Address, srcPort: number, guestIp: Ipv4Address, guestPort: number, payload: Uint8Array): void {
+  /** Send a datagram to a guest (from `srcIp:srcPort` as the guest sees it; both of one family). */
+  sendToGuest(srcIp: IpAddress, srcPort: number, guestIp: IpAddress, guestPort: number, payload: Uint8Array): void {
+    if (typeof srcIp !== 'number' || typeof guestIp !== 'number') {
+      const frames =
+        typeof srcIp !== 'number' && typeof guestIp !== 'number'
+          ? udpFrames6(srcIp, guestIp, this.nextIdent6(), srcPort, guestPort, payload, this.config.mtu)
+          : [];
+      if (frames.length === 0) {
+        this.counters.dropped++;
+        return;
+      }
+      for (const f of frames) this.guest.sendIpv6Frame(guestIp as Ipv6Address, f);
+      this.counters.toGuest++;
+      return;
+    }
     const frames = udpFrames(srcIp, guestIp, this.guest.nextIdent(), srcPort, guestPort, payload, this.config.mtu);
     if (frames.length === 0) {
       this.counters.dropped++;
@@ -125,6 +178,12 @@ export class UdpNat {
     }
     for (const f of frames) this.guest.sendIpv4Frame(guestIp, f);
     this.counters.toGuest++;
+  }
+
+  /** IPv6 fragment Identification: a counter from a random start (RFC 7739 asks for unpredictable ones). */
+  private nextIdent6(): number {
+    this.ident6 = (this.ident6 + 1) >>> 0;
+    return this.ident6;
   }
 
   /** Route guest datagrams sent to gatewayIp:`port` to `path` (port forwards). */
@@ -140,40 +199,56 @@ export class UdpNat {
     return this.returnPaths.has(port);
   }
 
-  private flowFor(guestIp: Ipv4Address, guestPort: number): UdpFlow | undefined {
-    const key = `${guestIp}:${guestPort}`;
-    const existing = this.flows.get(key);
+  private flowFor(guestIp: IpAddress, guestPort: number): UdpFlow | undefined {
+    const existing = this.flows.get(guestIp, guestPort, 0, 0);
     if (existing !== undefined) return existing;
     if (this.flows.size >= this.maxFlows) this.evictOldest();
+    const v4 = typeof guestIp === 'number';
     let socket: dgram.Socket;
     try {
-      socket = this.host.udpSocket(4);
+      socket = this.host.udpSocket(v4 ? 4 : 6);
     } catch {
       return undefined;
     }
-    const flow: UdpFlow = { key, guestIp, guestPort, socket, lastActive: this.clock.now() };
+    const flow: UdpFlow = { guestIp: v4 ? guestIp : guestIp.slice(), guestPort, peerIp: 0, peerPort: 0, socket, lastActive: this.clock.now() };
     socket.on('message', (msg, rinfo) => {
-      if (this.flows.get(key) !== flow) return;
-      const from = rinfo.family === 'IPv4' ? Ipv4Address.parse(rinfo.address) : undefined;
-      if (from === undefined) return;
-      // The host's loopback is the host alias inside the guest.
-      const src = from >>> 24 === 127 ? this.config.hostIp : from;
+      if (this.flows.get(flow.guestIp, guestPort, 0, 0) !== flow) return;
+      const src = this.replySource(v4, rinfo);
+      if (src === undefined) return;
       flow.lastActive = this.clock.now();
-      this.sendToGuest(src, rinfo.port, guestIp, guestPort, msg);
+      this.sendToGuest(src, rinfo.port, flow.guestIp, guestPort, msg);
     });
     socket.on('error', () => this.drop(flow));
     socket.bind(0);
     socket.unref();
-    this.flows.set(key, flow);
+    this.flows.add(flow);
     const at = flow.lastActive + this.idleMs;
     this.deadlines.set(flow, at);
     this.wake(at);
     return flow;
   }
 
+  /** The address a reply appears from inside the guest: the host's loopback is the host alias. */
+  private replySource(v4: boolean, rinfo: dgram.RemoteInfo): IpAddress | undefined {
+    if (v4) {
+      if (rinfo.family !== 'IPv4') return undefined;
+      const from = Ipv4Address.parse(rinfo.address);
+      return from >>> 24 === 127 ? this.config.hostIp : from;
+    }
+    if (rinfo.family !== 'IPv6') return undefined;
+    let from: Ipv6Address;
+    try {
+      from = Ipv6Address.parse(rinfo.address);
+    } catch {
+      return undefined; // a scoped (link-local %zone) source: nothing the guest can answer
+    }
+    if (Ipv6Address.isIpv4Mapped(from)) return undefined;
+    return Ipv6Address.isLoopback(from) ? this.config.hostIpv6 : from;
+  }
+
   private evictOldest(): void {
     let oldest: UdpFlow | undefined;
-    for (const f of this.flows.values()) if (oldest === undefined || f.lastActive < oldest.lastActive) oldest = f;
+    for (const f of this.flows.list()) if (oldest === undefined || f.lastActive < oldest.lastActive) oldest = f;
     if (oldest !== undefined) {
       this.counters.evicted++;
       this.drop(oldest);
@@ -181,8 +256,7 @@ export class UdpNat {
   }
 
   private drop(flow: UdpFlow): void {
-    if (this.flows.get(flow.key) !== flow) return;
-    this.flows.delete(flow.key);
+    if (!this.flows.delete(flow)) return;
     this.deadlines.delete(flow);
     try {
       flow.socket.close();
@@ -215,7 +289,7 @@ export class UdpNat {
 
   close(): void {
     this.closed = true;
-    for (const f of [...this.flows.values()]) this.drop(f);
+    for (const f of this.flows.list()) this.drop(f);
     this.returnPaths.clear();
   }
 }

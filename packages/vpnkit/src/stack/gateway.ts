@@ -9,6 +9,11 @@
  *   ICMP echo -> IcmpEcho     (src/icmp)    for the gateway/host IPs
  *   any other IPv4 -> the `ipv4` handler, if one is installed
  *
+ *   IPv6 (RFC 8200), unless `config.ipv6` is false:
+ *   ICMPv6 NS/NA/RS -> Ndp        (src/ndp)     RFC 4861 router + RFC 4862 prefix + RFC 8106 RDNSS
+ *   ICMPv6 echo     -> Icmpv6Echo (src/icmp)    for the gateway's v6 addresses
+ *   any other unicast IPv6 -> the `ipv6` handler (the NAT)
+ *
  * Extension point for NAT: `onIpv4(handler)` receives every other IPv4
  * datagram from the guest (parsed, with the source MAC), and
  * `sendIpv4(dst, packet)` transmits a complete IPv4 datagram to a guest,
@@ -20,7 +25,8 @@
 
 import { Arp, type ArpStats } from '../arp/index.js';
 import { DhcpServer, type DhcpServerStats } from '../dhcp/index.js';
-import { IcmpEcho, type IcmpEchoStats } from '../icmp/index.js';
+import { IcmpEcho, Icmpv6Echo, type IcmpEchoStats } from '../icmp/index.js';
+import { Ndp, type NdpOutput, type NdpStats } from '../ndp/index.js';
 import {
   ArpPacket,
   ArpRepr,
@@ -35,15 +41,23 @@ import {
   EthernetRepr,
   Icmpv4Packet,
   Icmpv4Repr,
+  Icmpv6Packet,
+  Icmpv6Repr,
   IpProtocol,
   Ipv4Address,
   Ipv4Packet,
   Ipv4Repr,
+  Ipv6Address,
+  Ipv6Packet,
+  Ipv6Repr,
   UdpPacket,
   UdpRepr,
+  WireError,
+  isIpv6Fragmented,
   isWireError,
   parseFrame,
   parseTransport,
+  walkIpv6ExtHeaders,
   type FrameRepr,
 } from '../wire/index.js';
 import { Ipv4Reassembler, type ReassemblyStats } from '../ip/reassembly.js';
@@ -63,28 +77,48 @@ export interface Ipv4Input {
 
 export type Ipv4Handler = (input: Ipv4Input) => void;
 
+/** A unicast IPv6 packet from a guest that no built-in service handled (not a fragment). */
+export interface Ipv6Input {
+  readonly frame: FrameRepr & { network: { kind: 'ipv6' } };
+  readonly srcMac: EthernetAddress;
+}
+
+export type Ipv6Handler = (input: Ipv6Input) => void;
+
 const NO_VERIFY = { verifyChecksum: false } as const;
 
 export interface GatewayStats {
   frames: number;
   /** Frames the wire layer rejected (bad lengths, checksums, options...). */
   malformed: number;
-  /** Well-formed but nothing handles it (IPv6, other EtherTypes, IPv4 to elsewhere without a handler). */
+  /**
+   * Well-formed but nothing handles it (other EtherTypes, IPv4 or IPv6 to elsewhere without a
+   * handler, IPv6 fragments, multicast other than ND, IPv6 when `config.ipv6` is false).
+   */
   unhandled: number;
   sent: number;
   arp: ArpStats;
   dhcp: DhcpServerStats;
   icmp: IcmpEchoStats;
+  ndp: NdpStats;
+  icmp6: IcmpEchoStats;
   reassembly: ReassemblyStats;
+  reassembly6: ReassemblyStats;
 }
 
 export class Gateway {
   readonly arp: Arp;
   readonly dhcp: DhcpServer;
   readonly icmp: IcmpEcho;
+  /** IPv6 neighbour discovery and router advertisements. */
+  readonly ndp: Ndp;
+  readonly icmp6: Icmpv6Echo;
   /** IPv4 fragments from guests, reassembled before anything looks at the transport. */
   readonly reassembler = new Ipv4Reassembler();
+  /** IPv6 fragments from guests (RFC 8200 §4.5), with their own bounds. */
+  readonly reassembler6 = new Ipv4Reassembler();
   private ipv4Handler: Ipv4Handler | undefined;
+  private ipv6Handler: Ipv6Handler | undefined;
   private ident = 0;
   private readonly counters = { frames: 0, malformed: 0, unhandled: 0, sent: 0 };
 
@@ -115,6 +149,21 @@ export class Gateway {
       maxLeases: config.maxLeases,
     });
     this.icmp = new IcmpEcho({ addresses: owned });
+    this.ndp = new Ndp({
+      mac: config.gatewayMac,
+      prefix: config.ipv6Prefix,
+      prefixLen: config.ipv6PrefixLen,
+      addresses: [config.gatewayIpv6, config.hostIpv6],
+      mtu: config.mtu,
+      dnsServers: config.dnsServersV6,
+      cache: { capacity: config.neighborCacheSize },
+    });
+    this.icmp6 = new Icmpv6Echo({ owns: (a) => this.ndp.owns(a) });
+  }
+
+  /** Install the handler for IPv6 traffic the gateway does not serve itself (NAT goes here). */
+  onIpv6(handler: Ipv6Handler | undefined): void {
+    this.ipv6Handler = handler;
   }
 
   /** Install the handler for IPv4 traffic the gateway does not serve itself (NAT goes here). */
@@ -145,6 +194,13 @@ export class Gateway {
       }
       case 'ipv4':
         this.inputIpv4(now, f as Ipv4Input['frame'], frame);
+        return;
+      case 'ipv6':
+        if (this.config.ipv6) {
+          this.inputIpv6(now, f as Ipv6Input['frame']);
+          return;
+        }
+        this.counters.unhandled++;
         return;
       default:
         this.counters.unhandled++;
@@ -187,6 +243,112 @@ export class Gateway {
       return;
     }
     this.counters.unhandled++;
+  }
+
+  private inputIpv6(now: number, f: Ipv6Input['frame']): void {
+    const srcMac = f.ethernet.src;
+    this.ndp.activate(now);
+    // The sender's binding: refreshed (or created for an unclaimed address) by its own traffic.
+    this.ndp.observe(now, f.network.ip.src, srcMac);
+    if (f.network.transport.kind === 'fragment') {
+      const whole = this.reassemble6(now, f);
+      if (whole === undefined) return;
+      f = whole;
+    }
+    const { ip, transport } = f.network;
+    if (transport.kind === 'icmpv6') {
+      const icmp = transport.icmp;
+      if (icmp.kind === 'echoRequest') {
+        if (this.ndp.owns(ip.dst) || Ipv6Address.isMulticast(ip.dst)) {
+          const r = this.icmp6.process(ip, icmp);
+          if (r !== undefined) this.sendIcmpv6({ dstMac: srcMac, ip: r.ip, icmp: r.icmp });
+          return;
+        }
+      } else {
+        // ND, MLD, errors: nothing of it goes beyond the gateway.
+        const r = this.ndp.process(now, ip, icmp, srcMac);
+        if (r !== undefined) this.sendIcmpv6(r);
+        this.flushReleased();
+        return;
+      }
+    }
+    this.flushReleased();
+    if (Ipv6Address.isMulticast(ip.dst) || this.ipv6Handler === undefined) {
+      this.counters.unhandled++;
+      return;
+    }
+    this.ipv6Handler({ frame: f, srcMac });
+  }
+
+  /** Feed an IPv6 fragment to the reassembler; the frame repr of the whole packet once complete. */
+  private reassemble6(now: number, f: Ipv6Input['frame']): Ipv6Input['frame'] | undefined {
+    const { ip, ext, transport } = f.network;
+    const frag = ext.fragment;
+    if (transport.kind !== 'fragment' || frag === undefined) return f;
+    const payload = this.reassembler6.input(now, {
+      src: ip.src,
+      dst: ip.dst,
+      protocol: transport.protocol,
+      ident: frag.ident,
+      fragOffset: frag.offset,
+      moreFrags: frag.moreFrags,
+      payload: transport.payload,
+      // The whole packet's Payload Length must fit 16 bits (no jumbograms).
+      maxLen: 0xffff - frag.headerOffset - 8,
+    });
+    if (payload === undefined) return undefined;
+    try {
+      const upper = walkIpv6ExtHeaders(transport.protocol, payload);
+      if (isIpv6Fragmented(upper)) throw new WireError('MALFORMED', 'ipv6', 'a fragment inside a reassembled packet');
+      const whole = parseTransport(upper.protocol, payload.subarray(upper.offset), ip.src, ip.dst);
+      return { ethernet: f.ethernet, network: { kind: 'ipv6', ip: { ...ip, payloadLen: frag.headerOffset + 8 + payload.length }, ext: upper, transport: whole } };
+    } catch (e) {
+      if (!isWireError(e)) throw e;
+      this.counters.malformed++;
+      return undefined;
+    }
+  }
+
+  /** Frame and send an ICMPv6 message from the gateway. */
+  private sendIcmpv6(o: NdpOutput): void {
+    const len = Icmpv6Repr.bufferLen(o.icmp);
+    // A reply to a reassembled echo request may not fit: no fragmenting our own ICMPv6.
+    if (40 + len > this.config.mtu) {
+      this.counters.unhandled++;
+      return;
+    }
+    const buf = new Uint8Array(14 + 40 + len);
+    EthernetRepr.emit({ src: this.config.gatewayMac, dst: o.dstMac, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(buf));
+    Ipv6Repr.emit({ ...o.ip, payloadLen: len }, Ipv6Packet.unchecked(buf.subarray(14)));
+    Icmpv6Repr.emit(o.icmp, Icmpv6Packet.unchecked(buf.subarray(54)), o.ip.src, o.ip.dst);
+    this.send(buf);
+  }
+
+  /**
+   * Send an IPv6 packet built at offset 14 of `frame` (14 bytes of headroom
+   * for the Ethernet header) to an on-link guest address or a multicast
+   * group: at once when the neighbour is known, else parked (bounded) while
+   * a Neighbor Solicitation resolves it.  `frame` is retained.  False when
+   * IPv6 is off or the destination is not on the link.
+   */
+  sendIpv6Frame(dst: Ipv6Address, frame: Uint8Array): boolean {
+    if (!this.config.ipv6) return false;
+    const now = this.clock.now();
+    let mac: EthernetAddress | undefined;
+    if (Ipv6Address.isMulticast(dst)) {
+      mac = Ipv6Address.multicastMac(dst);
+    } else {
+      if (!this.ndp.onLink(dst) || this.ndp.owns(dst)) return false;
+      mac = this.ndp.resolve(now, dst, frame);
+      if (mac === undefined) {
+        // Solicit now rather than at the next tick: the first packet of a flow waits on it.
+        for (const o of this.ndp.dispatch(now)) this.sendIcmpv6(o);
+        return true;
+      }
+    }
+    EthernetRepr.emit({ src: this.config.gatewayMac, dst: mac, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(frame));
+    this.send(frame);
+    return true;
   }
 
   /** Feed a fragment to the reassembler; the frame repr of the whole datagram once complete. */
@@ -283,13 +445,26 @@ export class Gateway {
     const now = this.clock.now();
     for (const req of this.arp.dispatch(now)) this.sendArp(req, EthernetAddress.BROADCAST);
     this.reassembler.expire(now);
-    const a = this.arp.pollAt();
-    const r = this.reassembler.pollAt();
-    return a === undefined ? r : r === undefined ? a : Math.min(a, r);
+    this.reassembler6.expire(now);
+    let next = this.arp.pollAt();
+    for (const r of [this.reassembler.pollAt(), this.reassembler6.pollAt()]) if (r !== undefined && (next === undefined || r < next)) next = r;
+    if (this.config.ipv6) {
+      for (const o of this.ndp.dispatch(now)) this.sendIcmpv6(o);
+      const n = this.ndp.pollAt();
+      if (n !== undefined && (next === undefined || n < next)) next = n;
+    }
+    return next;
   }
 
   private flushReleased(): void {
     for (const r of this.arp.takeReleased()) for (const p of r.packets) this.sendFramed(r.mac, p);
+    for (const r of this.ndp.takeReleased()) {
+      for (const frame of r.packets) {
+        // Parked by sendIpv6Frame with its Ethernet headroom.
+        EthernetRepr.emit({ src: this.config.gatewayMac, dst: r.mac, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(frame));
+        this.send(frame);
+      }
+    }
   }
 
   private sendFramed(mac: EthernetAddress, packet: Uint8Array): void {
@@ -328,7 +503,10 @@ export class Gateway {
       arp: this.arp.stats(),
       dhcp: this.dhcp.stats(now),
       icmp: this.icmp.stats(),
+      ndp: this.ndp.stats(),
+      icmp6: this.icmp6.stats(),
       reassembly: this.reassembler.stats(),
+      reassembly6: this.reassembler6.stats(),
     };
   }
 }

@@ -64,7 +64,7 @@ export async function startNetnsGuest(stack: Stack, opts: { wrap?: (l: Link) => 
     [
       '#!/bin/sh',
       'case "$1" in',
-      '  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;',
+      '  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;',
       '  bound|renew)',
       '    ip addr add "$ip/$subnet" dev "$interface"',
       '    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"',
@@ -90,6 +90,8 @@ export async function startNetnsGuest(stack: Stack, opts: { wrap?: (l: Link) => 
         clearTimeout(timer);
         resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr, ms: performance.now() - t0 });
       });
+      // A command that exits without reading its stdin makes the write fail with EPIPE.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(o.input ?? '');
     });
   const dhcp = await run('ip', ['netns', 'exec', ns, 'busybox', 'udhcpc', '-i', tapName, '-n', '-q', '-f', '-s', script, '-O', 'mtu', '-t', '5', '-T', '2'], {

@@ -17,7 +17,7 @@ import { TcpNat, type LocalTcpService, type TcpNatOptions, type TcpNatStats } fr
 import { UdpNat, type LocalUdpService, type UdpNatOptions, type UdpNatStats } from '../nat/udp-nat.js';
 import { Switch, type Link, type SwitchStats } from '../switch/index.js';
 import { resolveStackConfig, systemClock, type Clock, type StackConfig, type StackOptions } from './config.js';
-import { Gateway, type GatewayStats, type Ipv4Input } from './gateway.js';
+import { Gateway, type GatewayStats, type Ipv4Input, type Ipv6Input } from './gateway.js';
 
 export interface StackInit extends StackOptions {
   /** Host sockets for the NAT and port forwards (default: the real ones). */
@@ -49,7 +49,7 @@ export class Stack {
   readonly tcp: TcpNat;
   /** Guest UDP flows to host sockets. */
   readonly udp: UdpNat;
-  /** Guests' pings beyond the gateway, through a host ICMP socket. */
+  /** Guests' pings beyond the gateway (IPv4 and IPv6), through a host ICMP socket. */
   readonly icmp: IcmpNat;
   /** Host ports forwarded into guests. */
   readonly forwards: PortForwarder;
@@ -77,9 +77,18 @@ export class Stack {
     }
     this.tcp = new TcpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.tcp, localServices: tcpServices });
     this.udp = new UdpNat(this.config, this.clock, this.gateway, host, wake, { ...opts.udp, localServices: udpServices });
-    this.icmp = new IcmpNat(this.config, this.clock, this.gateway, () => host.icmpEcho?.());
+    this.icmp = new IcmpNat(this.config, this.clock, this.gateway, () => host.icmpEcho?.(), undefined, () => host.icmpEcho6?.());
     this.forwards = new PortForwarder(this.config, this.clock, host, this.tcp, this.udp);
     this.gateway.onIpv4((input) => this.inputIpv4(input));
+    this.gateway.onIpv6((input) => this.inputIpv6(input));
+  }
+
+  private inputIpv6(input: Ipv6Input): void {
+    const { ip, transport } = input.frame.network;
+    if (!this.running) return;
+    if (transport.kind === 'tcp') this.tcp.input(ip, transport.tcp);
+    else if (transport.kind === 'udp') this.udp.input(ip, transport.udp);
+    else if (transport.kind === 'icmpv6') this.icmp.input6(ip, transport.icmp);
   }
 
   private inputIpv4(input: Ipv4Input): void {

@@ -1,19 +1,27 @@
 /**
- * Generic segmentation offload for frames the gateway sends: a TCP/IPv4
- * frame larger than the link's MTU carries the segment size it must be cut
+ * Generic segmentation offload for frames the gateway sends: a TCP/IPv4 or
+ * TCP/IPv6 frame larger than the link's MTU carries the segment size it must be cut
  * into (`gsoSize`).  A link that can hand such a frame to its peer whole
  * (a TAP with IFF_VNET_HDR: the kernel segments it, or doesn't need to)
  * says so with `Link.gso`; for any other link the switch cuts it here, as
  * Linux's software GSO does (net/ipv4/tcp_offload.c):
  *
- *   every segment: the same Ethernet, IPv4 and TCP headers (options too),
- *   IPv4 total length, identification + i and header checksum redone,
+ *   every segment: the same Ethernet, IP and TCP headers (options too),
+ *   IPv4 total length, identification + i and header checksum redone
+ *   (IPv6: payload length; net/ipv6/tcpv6_offload.c),
  *   TCP sequence number advanced by the payload before it, FIN and PSH
  *   only on the last segment, TCP checksum recomputed.
  */
 
 import { internetChecksum } from '../wire/checksum.js';
 import { TcpPacket, type Ipv4Address } from '../wire/index.js';
+
+const IP6 = 40;
+
+/** An Ethernet + IPv6 frame whose fixed header is followed directly by TCP (all the NAT sends). */
+function isTcpV6(frame: Uint8Array): boolean {
+  return frame.length >= ETH + IP6 + 20 && frame[12] === 0x86 && frame[13] === 0xdd && ((frame[ETH] as number) >>> 4) === 6 && frame[ETH + 6] === 6;
+}
 
 const ETH = 14;
 
@@ -29,6 +37,16 @@ export const checksumPartial = new WeakSet<Uint8Array>();
 
 /** Frames whose transport checksum a link already computed or its peer vouched for. */
 export const checksumVerified = new WeakSet<Uint8Array>();
+
+/** Finish the TCP checksum of an Ethernet + IPv4 (no options) or IPv6 + TCP frame in place. */
+export function completeTcpChecksum(frame: Uint8Array): void {
+  if (isTcpV6(frame)) {
+    // In bounds: isTcpV6 checked the 40-byte header and a minimal TCP header.
+    TcpPacket.unchecked(frame.subarray(ETH + IP6)).fillChecksum(frame.subarray(ETH + 8, ETH + 24), frame.subarray(ETH + 24, ETH + 40));
+    return;
+  }
+  completeTcpV4Checksum(frame);
+}
 
 /** Finish the TCP checksum of an Ethernet + IPv4 (no options) + TCP frame in place. */
 export function completeTcpV4Checksum(frame: Uint8Array): void {
@@ -75,6 +93,44 @@ export function segmentTcpV4(frame: Uint8Array, mss: number): Uint8Array[] {
     v.setUint32(tcpAt + 4, (seq + off) >>> 0);
     seg[tcpAt + 13] = last ? flags : flags & ~(FIN | PSH);
     TcpPacket.unchecked(seg.subarray(tcpAt)).fillChecksum(src, dst);
+    out.push(seg);
+  }
+  return out;
+}
+
+/** Like `segmentTcpV4`, for IPv4 or IPv6 (fixed header followed by TCP) super-segments. */
+export function segmentTcp(frame: Uint8Array, mss: number): Uint8Array[] {
+  return isTcpV6(frame) ? segmentTcpV6(frame, mss) : segmentTcpV4(frame, mss);
+}
+
+/**
+ * Cut an Ethernet + IPv6 (no extension headers) + TCP super-segment into
+ * frames of at most `mss` payload bytes; [frame] unchanged when it is not
+ * one or already fits.
+ */
+export function segmentTcpV6(frame: Uint8Array, mss: number): Uint8Array[] {
+  if (!isTcpV6(frame)) return [frame];
+  const tcpAt = ETH + IP6;
+  const thl = (((frame[tcpAt + 12] as number) >>> 4) & 0x0f) * 4;
+  const hdr = tcpAt + thl;
+  if (thl < 20 || hdr > frame.length) return [frame];
+  const payload = frame.length - hdr;
+  if (mss <= 0 || payload <= mss) return [frame];
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const seq = view.getUint32(tcpAt + 4);
+  const flags = frame[tcpAt + 13] as number;
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < payload; off += mss) {
+    const n = Math.min(mss, payload - off);
+    const last = off + n >= payload;
+    const seg = new Uint8Array(hdr + n);
+    seg.set(frame.subarray(0, hdr), 0);
+    seg.set(frame.subarray(hdr + off, hdr + off + n), hdr);
+    const v = new DataView(seg.buffer);
+    v.setUint16(ETH + 4, thl + n);
+    v.setUint32(tcpAt + 4, (seq + off) >>> 0);
+    seg[tcpAt + 13] = last ? flags : flags & ~(FIN | PSH);
+    TcpPacket.unchecked(seg.subarray(tcpAt)).fillChecksum(seg.subarray(ETH + 8, ETH + 24), seg.subarray(ETH + 24, ETH + 40));
     out.push(seg);
   }
   return out;

@@ -16,7 +16,7 @@
 
 import { EthernetAddress, EthernetFrame, isWireError } from '../wire/index.js';
 import type { Link } from './link.js';
-import { checksumPartial, completeTcpV4Checksum, gsoSize, segmentTcpV4 } from './gso.js';
+import { checksumPartial, completeTcpChecksum, gsoSize, segmentTcp } from './gso.js';
 import { MacTable, type MacTableOptions } from './mac-table.js';
 
 export interface SwitchOptions {
@@ -183,12 +183,12 @@ export class Switch {
       const mss = gsoSize.get(frame);
       if (mss !== undefined) {
         // Each segment gets its own full checksum.
-        for (const seg of segmentTcpV4(frame, mss)) if (!link.send(seg)) this.counters.egressDropped++;
+        for (const seg of segmentTcp(frame, mss)) if (!link.send(seg)) this.counters.egressDropped++;
         return;
       }
       if (checksumPartial.has(frame)) {
         // A frame goes to one link only unless flooded; finishing it twice is harmless.
-        completeTcpV4Checksum(frame);
+        completeTcpChecksum(frame);
       }
     }
     if (!link.send(frame)) this.counters.egressDropped++;

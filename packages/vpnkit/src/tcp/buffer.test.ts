@@ -99,5 +99,5 @@ describe('RingBuffer growth', () => {
       expect(r.allocated).toBeLessThanOrEqual(cap);
     }
     expect([...r.peek(0, r.length)]).toEqual(model);
-  });
+  }, 30_000); // ~2.5 s alone; minutes of CPU contention must not fail it
 });

@@ -64,6 +64,31 @@ describe.skipIf(!canTap)(`TapLink (${why || 'root'})`, () => {
   });
 });
 
+describe('prepareGso / preparePartial (vnet header for TSO)', () => {
+  it('describes an IPv6 super-segment as GSO TCPV6 with the header length, MSS and checksum offsets', async () => {
+    const { prepareGso, preparePartial, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_LEN } = await import('./tap.js');
+    const { tcpFrame6 } = await import('../../nat/packet.js');
+    const { Ipv6Address, TcpFlags, TcpPacket, onesFold, onesSum } = await import('../../wire/index.js');
+    const src = Ipv6Address.parse('fd00::2');
+    const dst = Ipv6Address.parse('fd00::3');
+    const f = tcpFrame6(src, dst, { srcPort: 1, dstPort: 2, seqNumber: 0, ackNumber: 0, flags: TcpFlags.Ack, windowLen: 1, payload: new Uint8Array(5000) }, true);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    const hdr = new Uint8Array(VNET_HDR_LEN);
+    expect(prepareGso(hdr, f, 1440)).toBe(true);
+    expect([...hdr]).toEqual([1, VIRTIO_NET_HDR_GSO_TCPV6, 74, 0, 1440 & 0xff, 1440 >> 8, 54, 0, 16, 0]);
+    // What the kernel does with NEEDS_CSUM: sum from csum_start to the end (seed included), store the complement.
+    const done = f.slice();
+    const c = ~onesFold(onesSum(done, 54, done.length)) & 0xffff;
+    done[70] = c >>> 8;
+    done[71] = c & 0xff;
+    expect(TcpPacket.unchecked(done.subarray(54)).verifyChecksum(src, dst)).toBe(true);
+    expect(prepareGso(hdr, f.subarray(0, 74 + 1000), 1440)).toBe(false); // fits one segment
+    expect(preparePartial(hdr, f)).toBe(true);
+    expect([hdr[0], hdr[1], hdr[6], hdr[8]]).toEqual([1, 0, 54, 16]);
+  });
+});
+
 describe('completeChecksum (vnet header NEEDS_CSUM)', () => {
   it('fills in a partial TCP checksum exactly as a full computation would', async () => {
     const { tcpFrame } = await import('../../nat/packet.js');

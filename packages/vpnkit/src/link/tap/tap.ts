@@ -43,6 +43,7 @@ export const TUN_F_TSO6 = 0x04;
 export const VNET_HDR_LEN = 10;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 /** sizeof(struct ifreq) on Linux: 16-byte name + a 24-byte union. */
 export const IFREQ_SIZE = 40;
@@ -93,40 +94,59 @@ export function completeChecksum(hdr: Uint8Array, frame: Uint8Array): boolean {
 }
 
 /**
- * Turn a TCP/IPv4 super-segment into what the kernel takes with a vnet
- * header (virtio 1.2 §5.1.6.2): gso_type TCPV4, gso_size = MSS, hdr_len,
- * NEEDS_CSUM with the TCP checksum field holding the pseudo-header sum (the
- * kernel completes each segment's checksum).  False when the frame is not
- * one (it is then sent as it is).
+ * Where the TCP header of an Ethernet + IPv4 (no options) or IPv6 (no
+ * extension headers) + TCP frame starts, and its GSO type; undefined for
+ * anything else.
+ */
+function tcpLayout(frame: Uint8Array): { at: number; gsoType: number; v6: boolean } | undefined {
+  if (frame.length >= 54 && frame[12] === 0x08 && frame[13] === 0x00 && frame[14] === 0x45 && frame[23] === 6) {
+    return { at: 34, gsoType: VIRTIO_NET_HDR_GSO_TCPV4, v6: false };
+  }
+  if (frame.length >= 74 && frame[12] === 0x86 && frame[13] === 0xdd && ((frame[14] as number) >>> 4) === 6 && frame[20] === 6) {
+    return { at: 54, gsoType: VIRTIO_NET_HDR_GSO_TCPV6, v6: true };
+  }
+  return undefined;
+}
+
+/**
+ * Turn a TCP/IPv4 or TCP/IPv6 super-segment into what the kernel takes with
+ * a vnet header (virtio 1.2 §5.1.6.2): gso_type TCPV4 or TCPV6, gso_size =
+ * MSS, hdr_len, NEEDS_CSUM with the TCP checksum field holding the
+ * pseudo-header sum (the kernel completes each segment's checksum).  False
+ * when the frame is not one (it is then sent as it is).
  */
 export function prepareGso(hdr: Uint8Array, frame: Uint8Array, mss: number): boolean {
-  if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 || frame[23] !== 6) return false;
-  const thl = (((frame[46] as number) >>> 4) & 0x0f) * 4;
-  const hdrLen = 34 + thl;
-  if (frame.length - hdrLen <= mss) return false;
+  const l = tcpLayout(frame);
+  if (l === undefined) return false;
+  const thl = (((frame[l.at + 12] as number) >>> 4) & 0x0f) * 4;
+  const hdrLen = l.at + thl;
+  if (thl < 20 || frame.length - hdrLen <= mss) return false;
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const src = v.getUint32(26);
-  const dst = v.getUint32(30);
-  const seed = onesFold(pseudoHeaderSum(src, dst, 6, frame.length - 34));
-  v.setUint16(34 + 16, seed);
+  const tcpLen = frame.length - l.at;
+  // In bounds: tcpLayout checked the whole IP header is present.
+  const sum = l.v6
+    ? pseudoHeaderSum(frame.subarray(22, 38), frame.subarray(38, 54), 6, tcpLen)
+    : pseudoHeaderSum(v.getUint32(26), v.getUint32(30), 6, tcpLen);
+  v.setUint16(l.at + 16, onesFold(sum));
   hdr.fill(0);
   hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+  hdr[1] = l.gsoType;
   hdr[2] = hdrLen & 0xff;
   hdr[3] = hdrLen >>> 8;
   hdr[4] = mss & 0xff;
   hdr[5] = mss >>> 8;
-  hdr[6] = 34; // csum_start: the TCP header
+  hdr[6] = l.at; // csum_start: the TCP header
   hdr[8] = 16; // csum_offset: its checksum field
   return true;
 }
 
-/** A vnet header asking the kernel to finish the TCP checksum of a (non-GSO) TCP/IPv4 frame. */
+/** A vnet header asking the kernel to finish the TCP checksum of a (non-GSO) TCP/IPv4 or TCP/IPv6 frame. */
 export function preparePartial(hdr: Uint8Array, frame: Uint8Array): boolean {
-  if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 || frame[23] !== 6) return false;
+  const l = tcpLayout(frame);
+  if (l === undefined) return false;
   hdr.fill(0);
   hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  hdr[6] = 34;
+  hdr[6] = l.at;
   hdr[8] = 16;
   return true;
 }

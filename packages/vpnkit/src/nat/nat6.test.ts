@@ -1,0 +1,282 @@
+/**
+ * The NAT over IPv6 with a hand-driven guest on an in-memory link and real
+ * host sockets on ::1: a SYN to the IPv6 host alias becomes a connect() to
+ * [::1]:port, UDP to it a datagram to [::1]:port, and what must not leave
+ * (IPv4-mapped, loopback, link-local, other guests) does not.
+ */
+import * as dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLinkPair } from '../link/pair.js';
+import { Stack } from '../stack/stack.js';
+import type { FrameQueue } from '../switch/frame-queue.js';
+import type { Link } from '../switch/link.js';
+import {
+  EtherType,
+  EthernetAddress,
+  EthernetFrame,
+  EthernetRepr,
+  Icmpv6Packet,
+  Icmpv6Repr,
+  IpProtocol,
+  Ipv6Address,
+  Ipv6Packet,
+  Ipv6Repr,
+  Ipv6ExtHeader,
+  TcpFlags,
+  TcpPacket,
+  TcpRepr,
+  UdpPacket,
+  UdpRepr,
+  parseFrame,
+  type FrameRepr,
+} from '../wire/index.js';
+import { nodeHost } from './host.js';
+import type { HostIcmp6 } from './icmp-nat.js';
+import { natRoutable6, udpFrames6 } from './packet.js';
+
+const A = Ipv6Address.parse;
+const GW_MAC = EthernetAddress.parse('f6:16:36:bc:f9:c6');
+const G_MAC = EthernetAddress.parse('02:50:00:00:00:07');
+const G6 = A('fd00:192:168:65::77');
+const HOST6 = A('fd00:192:168:65::2');
+const GW6 = A('fd00:192:168:65::1');
+
+const hasLoopback6 = ((): boolean => {
+  try {
+    return execFileSync('ip', ['-6', 'addr', 'show', 'dev', 'lo']).toString().includes('::1/128');
+  } catch {
+    return false;
+  }
+})();
+if (!hasLoopback6) console.log('IPv6 NAT socket tests skipped: the host has no ::1');
+
+function frame6(dst: Uint8Array, nextHeader: number, l4len: number, write: (b: Uint8Array) => void): Uint8Array {
+  const buf = new Uint8Array(14 + 40 + l4len);
+  EthernetRepr.emit({ src: G_MAC, dst: GW_MAC, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(buf));
+  Ipv6Repr.emit({ src: G6, dst, nextHeader, payloadLen: l4len, hopLimit: 64 }, Ipv6Packet.unchecked(buf.subarray(14)));
+  write(buf.subarray(54));
+  return buf;
+}
+
+function syn(dst: Uint8Array, dstPort: number, srcPort = 40000): Uint8Array {
+  const seg: TcpRepr = { srcPort, dstPort, seqNumber: 1000, ackNumber: 0, flags: TcpFlags.Syn, windowLen: 65535, maxSegSize: 1440, payload: new Uint8Array(0) };
+  return frame6(dst, IpProtocol.Tcp, TcpRepr.bufferLen(seg), (b) => TcpRepr.emit(seg, TcpPacket.unchecked(b), G6, dst));
+}
+
+function udp(dst: Uint8Array, dstPort: number, payload: Uint8Array, srcPort = 40001): Uint8Array {
+  const r: UdpRepr = { srcPort, dstPort, payload };
+  return frame6(dst, IpProtocol.Udp, UdpRepr.bufferLen(r), (b) => UdpRepr.emit(r, UdpPacket.unchecked(b), G6, dst));
+}
+
+async function waitFrames(l: Link, pred: (f: FrameRepr) => boolean, ms = 3000): Promise<FrameRepr> {
+  const q = l.frames() as FrameQueue;
+  const end = Date.now() + ms;
+  for (;;) {
+    for (let raw = q.shift(); raw !== undefined; raw = q.shift()) {
+      const f = parseFrame(raw); // verifies checksums over the IPv6 pseudo-header
+      if (pred(f)) return f;
+    }
+    if (Date.now() > end) throw new Error('no matching frame');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function tcpOf(f: FrameRepr): TcpRepr & { src: Uint8Array; dst: Uint8Array } {
+  if (f.network.kind !== 'ipv6' || f.network.transport.kind !== 'tcp') throw new Error('not TCP/IPv6');
+  return { ...f.network.transport.tcp, src: f.network.ip.src, dst: f.network.ip.dst };
+}
+
+const isTcp6 = (f: FrameRepr): boolean => f.network.kind === 'ipv6' && f.network.transport.kind === 'tcp';
+const isUdp6 = (f: FrameRepr): boolean => f.network.kind === 'ipv6' && f.network.transport.kind === 'udp';
+
+describe('natRoutable6', () => {
+  it('lets global and host-alias destinations through, nothing that reaches the host or link by the back door', () => {
+    const c = new Stack({}).config;
+    for (const ok of ['2001:db8::1', '64:ff9b::808:808', 'fd00:192:168:65::2', 'fd00:1234::1']) expect(natRoutable6(c, A(ok)), ok).toBe(true);
+    for (const no of ['::', '::1', '::ffff:127.0.0.1', '::ffff:192.168.65.2', '::127.0.0.1', 'fe80::1', 'ff02::1', 'ff0e::1', 'fd00:192:168:65::1', 'fd00:192:168:65::77']) {
+      expect(natRoutable6(c, A(no)), no).toBe(false);
+    }
+  });
+});
+
+describe.skipIf(!hasLoopback6)('NAT over IPv6 with host sockets on ::1', () => {
+  let stack: Stack | undefined;
+  const closers: Array<() => void> = [];
+  afterEach(async () => {
+    await stack?.close();
+    for (const c of closers.splice(0)) c();
+  });
+
+  function start(opts: ConstructorParameters<typeof Stack>[0] = {}): Link {
+    stack = new Stack(opts);
+    stack.start();
+    const [port, guest] = createLinkPair();
+    void stack.addLink(port);
+    return guest;
+  }
+
+  it('a SYN to the host alias connects to [::1]:port and the SYN/ACK comes from the alias; data flows both ways', async () => {
+    const got: Buffer[] = [];
+    const server = net.createServer((s) => {
+      s.on('data', (d) => {
+        got.push(d);
+        s.end('pong over v6');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const guest = start();
+    guest.send(syn(HOST6, port));
+    const synAck = tcpOf(await waitFrames(guest, isTcp6));
+    expect(synAck.flags & (TcpFlags.Syn | TcpFlags.Ack)).toBe(TcpFlags.Syn | TcpFlags.Ack);
+    expect(synAck.ackNumber).toBe(1001);
+    expect(Ipv6Address.format(synAck.src)).toBe('fd00:192:168:65::2');
+    expect(Ipv6Address.format(synAck.dst)).toBe('fd00:192:168:65::77');
+    expect(synAck.maxSegSize).toBe(1440); // MTU 1500 - 40 (IPv6) - 20 (TCP)
+    const ack = (flags: number, seq: number, payload: Uint8Array): Uint8Array => {
+      const seg: TcpRepr = { srcPort: 40000, dstPort: port, seqNumber: seq, ackNumber: (synAck.seqNumber + 1) >>> 0, flags, windowLen: 65535, payload };
+      return frame6(HOST6, IpProtocol.Tcp, TcpRepr.bufferLen(seg), (b) => TcpRepr.emit(seg, TcpPacket.unchecked(b), G6, HOST6));
+    };
+    guest.send(ack(TcpFlags.Ack, 1001, new Uint8Array(0)));
+    guest.send(ack(TcpFlags.Ack | TcpFlags.Psh, 1001, new TextEncoder().encode('ping over v6')));
+    const data = tcpOf(await waitFrames(guest, (f) => isTcp6(f) && tcpOf(f).payload.length > 0));
+    expect(new TextDecoder().decode(data.payload)).toBe('pong over v6');
+    expect(Buffer.concat(got).toString()).toBe('ping over v6');
+    expect(stack?.stats().tcp.opened).toBe(1);
+  });
+
+  it('a SYN to a closed port on ::1 is answered with a RST', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '::1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const guest = start();
+    guest.send(syn(HOST6, port));
+    const rst = tcpOf(await waitFrames(guest, isTcp6));
+    expect(rst.flags & TcpFlags.Rst).toBe(TcpFlags.Rst);
+    expect(rst.ackNumber).toBe(1001);
+    expect(stack?.stats().tcp.refused).toBe(1);
+  });
+
+  it('UDP to the host alias reaches [::1]:port and the reply comes back from the alias', async () => {
+    const server = dgram.createSocket('udp6');
+    server.on('message', (m, r) => server.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address));
+    await new Promise<void>((r) => server.bind(0, '::1', r));
+    closers.push(() => server.close());
+    const guest = start();
+    guest.send(udp(HOST6, server.address().port, new TextEncoder().encode('hello')));
+    const f = await waitFrames(guest, isUdp6);
+    if (f.network.kind !== 'ipv6' || f.network.transport.kind !== 'udp') throw new Error('unreachable');
+    expect(new TextDecoder().decode(f.network.transport.udp.payload)).toBe('echo:hello');
+    expect(Ipv6Address.format(f.network.ip.src)).toBe('fd00:192:168:65::2');
+    expect(f.network.transport.udp.srcPort).toBe(server.address().port);
+    expect(f.network.transport.udp.dstPort).toBe(40001);
+  });
+
+  it('a UDP service on the gateway (DNS on 53) answers over IPv6 too', async () => {
+    const guest = start({ udp: { localServices: new Map([[53, (p: Uint8Array, reply: (p: Uint8Array) => void) => reply(p.slice().reverse())]]) } });
+    guest.send(udp(GW6, 53, Uint8Array.of(1, 2, 3)));
+    const f = await waitFrames(guest, isUdp6);
+    if (f.network.kind !== 'ipv6' || f.network.transport.kind !== 'udp') throw new Error('unreachable');
+    expect([...f.network.transport.udp.payload]).toEqual([3, 2, 1]);
+    expect(Ipv6Address.equals(f.network.ip.src, GW6)).toBe(true);
+  });
+
+  it('sends nothing to the host for IPv4-mapped, loopback or link-local destinations', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => server.close());
+    let accepted = 0;
+    server.on('connection', (s) => {
+      accepted++;
+      s.destroy();
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const guest = start();
+    for (const d of ['::ffff:127.0.0.1', '::1', 'fe80::1', '::127.0.0.1']) guest.send(syn(A(d), port));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(accepted).toBe(0);
+    expect(stack?.stats().tcp).toMatchObject({ connections: 0, pending: 0, opened: 0 });
+  });
+
+  it('reassembles a fragmented datagram from the guest and fragments a large answer (RFC 8200 §4.5)', async () => {
+    const seen: number[] = [];
+    const big = (p: Uint8Array, reply: (p: Uint8Array) => void): void => {
+      seen.push(p.length);
+      reply(Uint8Array.from({ length: 6000 }, (_, i) => (i * 3 + p[0]!) & 255));
+    };
+    const guest = start({ udp: { localServices: new Map([[53, big]]) } });
+    const frames = udpFrames6(G6, GW6, 0x12345678, 40002, 53, Uint8Array.from({ length: 4000 }, (_, i) => i & 255).fill(9, 0, 1), 1500);
+    expect(frames).toHaveLength(3);
+    for (const f of frames.reverse()) {
+      EthernetRepr.emit({ src: G_MAC, dst: GW_MAC, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(f));
+      guest.send(f); // last fragment first: order does not matter
+    }
+    const q = guest.frames() as FrameQueue;
+    const parts: FrameRepr[] = [];
+    const end = Date.now() + 3000;
+    while (parts.length < 5 && Date.now() < end) {
+      const raw = q.shift();
+      if (raw === undefined) await new Promise((r) => setTimeout(r, 10));
+      else parts.push(parseFrame(raw));
+    }
+    expect(seen).toEqual([4000]);
+    expect(parts).toHaveLength(5); // 6008 bytes of UDP in 1448-byte pieces
+    let ident: number | undefined;
+    const datagram = new Uint8Array(6008);
+    let got = 0;
+    for (const p of parts) {
+      if (p.network.kind !== 'ipv6' || p.network.transport.kind !== 'fragment') throw new Error('not an IPv6 fragment');
+      const { ip, ext, transport } = p.network;
+      expect(ip.nextHeader).toBe(Ipv6ExtHeader.Fragment);
+      expect(40 + ip.payloadLen).toBeLessThanOrEqual(1500);
+      expect(ext.protocol).toBe(IpProtocol.Udp);
+      ident ??= ext.fragment?.ident;
+      expect(ext.fragment?.ident).toBe(ident);
+      datagram.set(transport.payload, ext.fragment?.offset ?? 0);
+      got += transport.payload.length;
+    }
+    expect(got).toBe(6008);
+    const r = UdpRepr.parse(UdpPacket.checked(datagram), GW6, G6); // the checksum covers the whole datagram
+    expect(r.payload.length).toBe(6000);
+    expect(r.payload[5999]).toBe((5999 * 3 + 9) & 255);
+    expect(stack?.stats().gateway.reassembly6.completed).toBe(1);
+  });
+});
+
+describe('ICMPv6 echo through the host (IcmpNat.input6)', () => {
+  it('relays a ping beyond the gateway with our sequence numbers and answers with the guest\'s ident and sequence', async () => {
+    const sent: Array<{ dst: string; seq: number; data: Uint8Array }> = [];
+    let onReply: ((seq: number, data: Uint8Array) => void) | undefined;
+    const fake: HostIcmp6 = {
+      sendEcho: (dst, seq, data) => (sent.push({ dst: Ipv6Address.format(dst), seq, data: data.slice() }), true),
+      onReply: (fn) => (onReply = fn),
+      close: () => undefined,
+    };
+    const stack = new Stack({ host: { ...nodeHost, icmpEcho6: () => fake } });
+    stack.start();
+    const [port, guest] = createLinkPair();
+    void stack.addLink(port);
+    const ping = (dst: Uint8Array, seqNo: number): Uint8Array => {
+      const icmp: Icmpv6Repr = { kind: 'echoRequest', ident: 0xbeef, seqNo, data: Uint8Array.of(1, 2, 3, seqNo) };
+      return frame6(dst, IpProtocol.Icmpv6, Icmpv6Repr.bufferLen(icmp), (b) => Icmpv6Repr.emit(icmp, Icmpv6Packet.unchecked(b), G6, dst));
+    };
+    guest.send(ping(A('2001:db8::53'), 7));
+    guest.send(ping(A('fe80::1'), 8)); // link-local: not relayed
+    guest.send(ping(A('::ffff:127.0.0.1'), 9)); // IPv4-mapped: not relayed
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.dst).toBe('2001:db8::53');
+    onReply?.(sent[0]!.seq + 1, new Uint8Array(4)); // not ours: ignored
+    onReply?.(sent[0]!.seq, sent[0]!.data);
+    const f = await waitFrames(guest, (x) => x.network.kind === 'ipv6' && x.network.transport.kind === 'icmpv6');
+    if (f.network.kind !== 'ipv6' || f.network.transport.kind !== 'icmpv6') throw new Error('unreachable');
+    expect(Ipv6Address.format(f.network.ip.src)).toBe('2001:db8::53');
+    expect(f.network.transport.icmp).toEqual({ kind: 'echoReply', ident: 0xbeef, seqNo: 7, data: Uint8Array.of(1, 2, 3, 7) });
+    expect(stack.stats().icmp).toMatchObject({ requests: 1, replies: 1, dropped: 2 });
+    await stack.close();
+  });
+});
