@@ -12,11 +12,12 @@ import { parseDialString } from '@kitbox/p9p';
 export const USAGE = `Usage: datakit serve --git DIR --listen ADDR [--listen ADDR ...]
        datakit [-a ADDR] read PATH | ls PATH | log BRANCH [-n N] | watch BRANCH
        datakit [-a ADDR] commit BRANCH MSG [--write PATH=FILE]... [--remove PATH]...
+       datakit [-a ADDR] write BRANCH PATH [-m MSG] < DATA
        datakit [-a ADDR] branch list | create NAME | delete NAME
        (ADDR defaults to $DATAKIT_ADDR)
 
 Serves the git repository DIR (a bare repository, created if missing) as moby/datakit's
-9P filesystem: branch/ trees/ commits/ snapshots/ remotes/.
+9P filesystem: branch/ trees/ commits/ snapshots/ remotes/ debug/.
 
 Options:
   --git DIR        the bare git repository

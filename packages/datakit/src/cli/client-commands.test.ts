@@ -4,12 +4,16 @@
  * files (one from stdin), reads them back, lists, logs and watches; git agrees.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import type { Server } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { listen } from '@kitbox/p9p';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DatakitFs } from '../fs/server.js';
+import { runClient } from './client-commands.js';
 
 const run = promisify(execFile);
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -67,6 +71,12 @@ describe.skipIf(!existsSync(cli))('datakit client commands', () => {
       expect(execFileSync('git', ['--git-dir', git, 'log', '--format=%H %s', 'master']).toString()).toBe(`${second} second\n${first} first commit\n`);
       execFileSync('git', ['--git-dir', git, 'fsck', '--strict']);
 
+      // write: the bin's stdin into one commit.
+      const w = await dk(['write', 'master', 'conf/piped', '-m', 'piped'], 'through stdin\n');
+      expect(w).toMatchObject({ code: 0, stderr: '' });
+      expect((await dk(['read', 'branch/master/ro/conf/piped'])).stdout).toBe('through stdin\n');
+      expect(execFileSync('git', ['--git-dir', git, 'log', '-1', '--format=%H %s', 'master']).toString()).toBe(`${w.stdout.trim()} piped\n`);
+
       // Errors: remote (exit 1, with the reason), usage (exit 2).
       const missing = await dk(['read', 'branch/master/ro/nope']);
       expect(missing.code).toBe(1);
@@ -77,4 +87,60 @@ describe.skipIf(!existsSync(cli))('datakit client commands', () => {
       server.kill('SIGTERM');
     }
   }, 60_000);
+});
+
+describe('datakit write (in process, against a served repository)', () => {
+  it('commits stdin to PATH in one transaction, prints the commit; bad input is a clear error', async () => {
+    const gitdir = join(dir, 'write.git');
+    const sock = join(dir, 'write.sock');
+    const fs = await DatakitFs.open({ gitdir });
+    const server: Server = await listen({ address: `unix!${sock}`, onConnection: (s) => void fs.serve(s) });
+    const dk = async (args: string[], stdin = '') => {
+      let stdout = '';
+      const errs: string[] = [];
+      const code = await runClient(args, {
+        out: (d) => (stdout += typeof d === 'string' ? d : new TextDecoder().decode(d)),
+        err: (l) => errs.push(l),
+        stdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
+        env: { DATAKIT_ADDR: `unix:${sock}` },
+      });
+      return { code, stdout, stderr: errs.join('\n') };
+    };
+    const git = (...args: string[]): string => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8' });
+    try {
+      // The branch is made if missing; the message defaults to "write PATH".
+      const w1 = await dk(['write', 'master', 'conf/port'], '5640\n');
+      expect(w1).toMatchObject({ code: 0, stderr: '' });
+      expect(w1.stdout).toMatch(/^[0-9a-f]{40}\n$/);
+      expect(git('rev-parse', 'master')).toBe(w1.stdout);
+      expect(git('show', 'master:conf/port')).toBe('5640\n');
+      expect(git('log', '-1', '--format=%s', 'master')).toBe('write conf/port\n');
+
+      const w2 = await dk(['write', 'master', 'conf/host', '-m', 'set the host'], 'localhost\n');
+      expect(w2.code).toBe(0);
+      expect(git('log', '--format=%H %s', 'master')).toBe(`${w2.stdout.trim()} set the host\n${w1.stdout.trim()} write conf/port\n`);
+      expect(git('show', 'master:conf/port')).toBe('5640\n');
+      // Empty stdin writes an empty file.
+      expect((await dk(['write', 'master', 'empty'])).code).toBe(0);
+      expect(git('cat-file', '-s', 'master:empty')).toBe('0\n');
+      git('fsck', '--strict');
+
+      // Usage errors (exit 2) and what the server refuses (exit 1, with the reason).
+      for (const bad of [['write'], ['write', 'master'], ['write', 'master', '/'], ['write', 'master', 'x', '--force'], ['write', 'master', 'x', '-m']]) {
+        const r = await dk(bad);
+        expect(r.code, bad.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(/^datakit: /);
+      }
+      const badName = await dk(['write', 'master', 'a/../b'], 'x');
+      expect(badName.code).toBe(1);
+      expect(badName.stderr).toMatch(/EINVAL/);
+      const badBranch = await dk(['write', 'no..branch', 'x'], 'x');
+      expect(badBranch.code).toBe(1);
+      expect(badBranch.stderr).toMatch(/EINVAL/);
+      // Nothing of the refused writes reached the branch.
+      expect(git('ls-tree', '-r', '--name-only', 'master')).toBe('conf/host\nconf/port\nempty\n');
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -7,6 +7,8 @@
  *   datakit ls PATH                   a directory, one name per line
  *   datakit commit BRANCH MSG [--write PATH=FILE]... [--remove PATH]...
  *                                     one transaction; FILE '-' is stdin; prints the commit
+ *   datakit write BRANCH PATH [-m MSG] stdin to PATH in one commit (message "write PATH");
+ *                                     prints the commit
  *   datakit log BRANCH [-n N]         commit id and first message line, newest first
  *   datakit watch BRANCH              the head now, then one line per change ('' = empty)
  *   datakit branch list|create NAME|delete NAME
@@ -19,7 +21,7 @@ import { formatDialString } from '@kitbox/p9p';
 import { DatakitClient } from '../client/client.js';
 import { parseAddress, UsageError } from './args.js';
 
-export const CLIENT_COMMANDS = new Set(['read', 'ls', 'commit', 'log', 'watch', 'branch']);
+export const CLIENT_COMMANDS = new Set(['read', 'ls', 'commit', 'write', 'log', 'watch', 'branch']);
 
 export interface ClientIo {
   out(data: string | Uint8Array): void;
@@ -75,6 +77,31 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
 
 type Plan = (c: DatakitClient, io: ClientIo) => Promise<void>;
 
+/**
+ * One transaction on `branch` (made if missing): the writes, then the removes, then the
+ * commit, whose id is printed. On failure the transaction is closed and the error rethrown.
+ */
+async function oneShot(
+  c: DatakitClient,
+  io: ClientIo,
+  branch: string,
+  message: string,
+  writes: ReadonlyArray<{ path: string; data: () => Promise<Uint8Array> }>,
+  removes: readonly string[],
+): Promise<void> {
+  const b = c.branch({ name: branch });
+  await b.create();
+  const t = await b.transaction();
+  try {
+    for (const w of writes) await t.write({ path: w.path, data: await w.data() });
+    for (const r of removes) await t.remove({ path: r });
+    io.out(`${await t.commit({ message })}\n`);
+  } catch (err) {
+    await t.close().catch(() => undefined);
+    throw err;
+  }
+}
+
 function plan_(cmd: string, rest: string[]): Plan {
   switch (cmd) {
     case 'read': {
@@ -101,19 +128,27 @@ function plan_(cmd: string, rest: string[]): Plan {
         else throw new UsageError(`commit: expected --write PATH=FILE or --remove PATH, got ${JSON.stringify(flag)}`);
       }
       if (writes.length + removes.length === 0) throw new UsageError('commit: nothing to commit (give --write or --remove)');
-      return async (c, io) => {
-        const b = c.branch({ name: branch });
-        await b.create();
-        const t = await b.transaction();
-        try {
-          for (const w of writes) await t.write({ path: w.path, data: w.file === '-' ? await io.stdin() : await readFile(w.file) });
-          for (const r of removes) await t.remove({ path: r });
-          io.out(`${await t.commit({ message })}\n`);
-        } catch (err) {
-          await t.close().catch(() => undefined);
-          throw err;
-        }
-      };
+      return (c, io) =>
+        oneShot(
+          c,
+          io,
+          branch,
+          message,
+          writes.map((w) => ({ path: w.path, data: () => (w.file === '-' ? io.stdin() : readFile(w.file)) })),
+          removes,
+        );
+    }
+    case 'write': {
+      const branch = need(rest[0], 'BRANCH');
+      const path = need(rest[1], 'PATH');
+      if (path.split('/').every((n) => n === '')) throw new UsageError(`write: PATH ${JSON.stringify(path)} names no file`);
+      let message = `write ${path}`;
+      for (let i = 2; i < rest.length; i++) {
+        const flag = rest[i];
+        if (flag !== '-m' && flag !== '--message') throw new UsageError(`write: expected -m MSG, got ${JSON.stringify(flag)}`);
+        message = need(rest[++i], 'MSG after -m');
+      }
+      return (c, io) => oneShot(c, io, branch, message, [{ path, data: () => io.stdin() }], []);
     }
     case 'log': {
       const branch = need(rest[0], 'BRANCH');

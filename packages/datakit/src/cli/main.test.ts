@@ -118,7 +118,7 @@ describe.skipIf(!existsSync(cli))('the datakit command', () => {
         stderr: expect.stringMatching(/in use by a running server/),
       });
       const s = await Session.connect({ stream: await dial({ address: `unix!${sock}` }) });
-      expect((await s.readdir({ path: '' })).map((d) => d.name).sort()).toEqual(['.', '..', 'branch', 'commits', 'remotes', 'snapshots', 'trees']);
+      expect((await s.readdir({ path: '' })).map((d) => d.name).sort()).toEqual(['.', '..', 'branch', 'commits', 'debug', 'remotes', 'snapshots', 'trees']);
       const gone = exited(second.child);
       second.child.kill('SIGINT');
       expect(await gone).toBe(0);

@@ -101,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
   const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
   for (const c of live) c.close();
   await Promise.all([...closed, ...[...live].map((c) => c.done)]);
+  fs.repo.close();
   for (const a of args.listen) if (a.kind === 'unix') await rm(a.path, { force: true });
   return 0;
 }

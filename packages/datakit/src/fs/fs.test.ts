@@ -82,10 +82,52 @@ async function commitFiles(s: Session, branch: string, t: string, files: Record<
   return (await read(s, `branch/${branch}/head`)).trim();
 }
 
+describe('debug/', () => {
+  const stats = async (s: Session): Promise<Record<string, number>> =>
+    Object.fromEntries(
+      (await read(s, 'debug/stats'))
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const [k = '', v = ''] = l.split(' ');
+          return [k, Number(v)];
+        }),
+    );
+
+  it('says which server this is and counts connections, transactions and commits', async () => {
+    const s = await connect();
+    expect(await names(s, 'debug')).toEqual(['stats', 'version']);
+    expect(await read(s, 'debug/version')).toMatch(/^@kitbox\/datakit \d+\.\d+\.\d+\S*\n$/);
+    expect(await stats(s)).toEqual({ connections: 1, 'connections-total': 1, transactions: 0, commits: 0, 'branch-updates': 0, 'uptime-seconds': expect.any(Number) });
+
+    const other = await connect();
+    await other.mkdir({ path: 'branch/master' });
+    await other.mkdir({ path: 'branch/master/transactions/a' });
+    await other.mkdir({ path: 'branch/master/transactions/b' });
+    expect(await stats(s)).toMatchObject({ connections: 2, 'connections-total': 2, transactions: 2 });
+    await write(other, 'branch/master/transactions/a/rw/f', 'x');
+    await write(other, 'branch/master/transactions/a/ctl', 'commit');
+    expect(await stats(s)).toMatchObject({ transactions: 1, commits: 1, 'branch-updates': 1 });
+    // A connection that ends takes its transactions with it.
+    await other.close();
+    for (let i = 0; i < 50 && (await stats(s)).connections !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await stats(s)).toMatchObject({ connections: 1, 'connections-total': 2, transactions: 0, commits: 1 });
+  });
+
+  it('is read-only', async () => {
+    const s = await connect();
+    expect(await errnoOf(s.writeFile({ path: 'debug/stats', data: enc.encode('0') }))).toBe('EROFS');
+    expect(await errnoOf(s.writeFile({ path: 'debug/version', data: enc.encode('0') }))).toBe('EROFS');
+    expect(await errnoOf(s.writeFile({ path: 'debug/new', data: enc.encode('0') }))).toBe('EROFS');
+    expect(await errnoOf(s.mkdir({ path: 'debug/d' }))).toBe('EROFS');
+    expect(await errnoOf(s.remove({ path: 'debug/stats' }))).toBe('EROFS');
+  });
+});
+
 describe('root and branches', () => {
   it('lists the datakit root', async () => {
     const s = await connect();
-    expect(await names(s, '')).toEqual(['branch', 'commits', 'remotes', 'snapshots', 'trees']);
+    expect(await names(s, '')).toEqual(['branch', 'commits', 'debug', 'remotes', 'snapshots', 'trees']);
     expect(await names(s, 'remotes')).toEqual([]);
     expect(await names(s, 'snapshots')).toEqual([]);
   });
@@ -419,6 +461,36 @@ describe('head.live and reflog', () => {
     expect(dec.decode(await logged)).toBe(`${h1}\n`);
     await live.close();
     await log.close();
+  });
+
+  it('head.live wakes on a git CLI commit at once, not at the next poll (the refs are watched)', async () => {
+    // Polling once a minute: only the watch on refs/heads can wake the reader in time.
+    fs = await DatakitFs.open({ gitdir, pollMs: 60_000 });
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const h1 = await commitFiles(s, 'master', 't1', { a: '1' });
+    const live = await s.open({ path: 'branch/master/head.live', flags: P9_DOTL_RDONLY });
+    let off = (await live.read({ offset: 0, count: 4096 })).length;
+    for (let i = 0; i < 3; i++) {
+      const parent = git('rev-parse', 'master').trim();
+      const tree = git('mktree').trim();
+      const c = execFileSync('git', ['--git-dir', gitdir, 'commit-tree', tree, '-p', parent, '-m', `outside ${i}`], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 'o', GIT_AUTHOR_EMAIL: 'o@o', GIT_COMMITTER_NAME: 'o', GIT_COMMITTER_EMAIL: 'o@o' },
+      }).trim();
+      const waiting = live.read({ offset: off, count: 4096 });
+      git('update-ref', 'refs/heads/master', c, parent);
+      const timeout = new Promise<string>((r) => setTimeout(() => r('not woken within 10 s'), 10_000));
+      const got = await Promise.race([waiting.then((d) => dec.decode(d)), timeout]);
+      expect(got).toBe(`${c}\n`);
+      off += got.length;
+    }
+    // And this server's own commits still come through once each, in order.
+    const waiting = live.read({ offset: off, count: 4096 });
+    const h2 = await commitFiles(s, 'master', 't2', { b: '2' });
+    expect(dec.decode(await waiting)).toBe(`${h2}\n`);
+    expect(h2).not.toBe(h1);
+    await live.close();
   });
 
   it('watch/<p>.node/tree.live follows one path, skipping commits that leave it alone', async () => {

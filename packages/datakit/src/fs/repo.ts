@@ -14,6 +14,7 @@ import type { CommitInfo, Oid, Signature, Store } from '../store/store.js';
 import { isOid, isValidBranchName } from '../store/store.js';
 import { alreadyExists, badName, FsError, invalidHash, mergeConflict, noEntry, notFastForward } from './errors.js';
 import { mergeTrees } from './merge.js';
+import { watchRefs } from './ref-watch.js';
 import { Watchable } from './watch.js';
 
 export interface RepoOptions {
@@ -36,6 +37,18 @@ export class Repo {
   private readonly heads = new Map<string, Watchable<Oid | undefined>>();
   /** Branches made with mkdir that have no commit yet (git has no ref for them). */
   private readonly empty = new Set<string>();
+  /** Counters for debug/stats: transactions committed, branch refs moved or deleted. */
+  readonly stats = { commits: 0, branchUpdates: 0 };
+  /**
+   * Ref reads and this server's own ref moves, numbered as they start: what a read
+   * finds is published only if nothing that started after it has been, so a slow read
+   * (a poll, the ref watcher) never takes watchers back to an older head.
+   */
+  private seq = 0;
+  private readonly published = new Map<string, number>();
+  /** Branches to re-read because the ref watcher saw them change ('' for all). */
+  private readonly stale = new Set<string>();
+  private stopWatching: (() => void) | undefined;
 
   constructor(opts: RepoOptions) {
     this.store = opts.store;
@@ -43,28 +56,54 @@ export class Repo {
     this.now = opts.now ?? Date.now;
   }
 
-  /** The watchable head of `name` (kept up to date by this server's own updates). */
+  /**
+   * The watchable head of `name`: kept up to date by this server's own updates and,
+   * once anything is watched, by a watch on the refs for writers outside it (ref-watch.ts).
+   */
   watch(name: string): Watchable<Oid | undefined> {
     let w = this.heads.get(name);
     if (w === undefined) {
       w = new Watchable<Oid | undefined>(undefined);
       this.heads.set(name, w);
     }
+    this.stopWatching ??= watchRefs(this.store.gitdir, (branch) => this.refChanged(branch));
     return w;
   }
 
-  private publish(name: string, head: Oid | undefined): void {
+  /** Stops watching the refs (the server is done with this repository). */
+  close(): void {
+    this.stopWatching?.();
+    this.stopWatching = () => undefined;
+  }
+
+  /** A ref may have moved outside this server: re-read it (once per burst of events). */
+  private refChanged(branch: string | undefined): void {
+    if (branch !== undefined && !this.heads.has(branch)) return;
+    const first = this.stale.size === 0;
+    this.stale.add(branch ?? '');
+    if (!first) return;
+    setImmediate(() => {
+      const names = this.stale.has('') ? [...this.heads.keys()] : [...this.stale];
+      this.stale.clear();
+      for (const n of names) this.head(n).catch(() => undefined);
+    });
+  }
+
+  private publish(name: string, head: Oid | undefined, started = ++this.seq): void {
     // No watcher is made for a name nobody watches that has no head: looking up random
     // names must not grow the map.
     if (head === undefined && !this.heads.has(name)) return;
+    if ((this.published.get(name) ?? 0) > started) return;
+    this.published.set(name, started);
     const w = this.watch(name);
     if (w.value !== head) w.set(head);
   }
 
   /** The head commit of a branch, read from git (and published to watchers if it moved). */
   async head(name: string): Promise<Oid | undefined> {
+    const started = ++this.seq;
     const h = isValidBranchName(name) ? await this.store.branchHead(name) : undefined;
-    this.publish(name, h);
+    this.publish(name, h, started);
     return h;
   }
 
@@ -95,6 +134,7 @@ export class Repo {
       }
       try {
         await this.store.deleteBranch(name, h);
+        this.stats.branchUpdates++;
         this.empty.delete(name);
         this.publish(name, undefined);
         return;
@@ -137,6 +177,7 @@ export class Repo {
 
   private async cas(name: string, expected: Oid | undefined, next: Oid): Promise<void> {
     await this.store.updateBranch(name, expected, next);
+    this.stats.branchUpdates++;
     this.empty.delete(name);
     this.publish(name, next);
   }
@@ -164,11 +205,15 @@ export class Repo {
     return { ...this.author, timestamp: Math.floor(this.now() / 1000), timezoneOffset: 0 };
   }
 
-  /** Writes a commit (objects made durable first); returns its id. */
+  /**
+   * Writes a commit and starts making it durable (its new objects `written`, itself, and
+   * its parents if they are still on their way): no branch moves to it before that is
+   * done (Store.syncObjectsFor). Returns its id.
+   */
   async writeCommit(tree: Oid, parents: Oid[], message: string, written: Oid[]): Promise<Oid> {
     const sig = this.signature();
     const oid = await this.store.writeCommit({ tree, parents, message, author: sig, committer: sig });
-    await this.store.syncObjects([...written, oid]);
+    this.store.syncObjectsFor(oid, [...written, oid], parents);
     return oid;
   }
 

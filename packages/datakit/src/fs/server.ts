@@ -2,14 +2,15 @@
  * The datakit filesystem over a Store: one shared `Repo`, one `DatakitConnection`
  * (a p9p Handler) per 9P connection.
  *
- * datakit 9p.md: the root holds `branch/ trees/ commits/ snapshots/ remotes/`
- * (datakit's `debug/` is left out).
+ * datakit 9p.md: the root holds `branch/ trees/ commits/ snapshots/ remotes/ debug/`
+ * (this `debug/` holds counters, not datakit's log levels: see debug.ts).
  */
 import type { Duplex } from 'node:stream';
 import { serve } from '@kitbox/p9p';
 import type { ServerConnection } from '@kitbox/p9p';
 import { Store } from '../store/store.js';
 import { branchesDir } from './branch.js';
+import { debugDir } from './debug.js';
 import { DatakitConnection } from './handler.js';
 import type { Node } from './node.js';
 import { StaticDir } from './node.js';
@@ -45,6 +46,11 @@ let nextConnection = 1;
 export class DatakitFs {
   readonly repo: Repo;
   private readonly opts: DatakitFsOptions;
+  /** Each open connection's transactions, by branch (for debug/stats). */
+  private readonly open = new Set<Map<string, Map<string, Transaction>>>();
+  private served = 0;
+  private readonly started = performance.now();
+  private readonly debug: Node;
 
   constructor(opts: DatakitFsOptions) {
     this.opts = opts;
@@ -52,6 +58,18 @@ export class DatakitFs {
       store: opts.store,
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.now === undefined ? {} : { now: opts.now }),
+    });
+    this.debug = debugDir({
+      connections: () => this.open.size,
+      connectionsTotal: () => this.served,
+      transactions: () => {
+        let n = 0;
+        for (const byBranch of this.open) for (const m of byBranch.values()) n += m.size;
+        return n;
+      },
+      commits: () => this.repo.stats.commits,
+      branchUpdates: () => this.repo.stats.branchUpdates,
+      uptime: () => (performance.now() - this.started) / 1000,
     });
   }
 
@@ -71,6 +89,8 @@ export class DatakitFs {
   connection(): DatakitConnection {
     const connKey = `conn${nextConnection++}`;
     const txs = new Map<string, Map<string, Transaction>>();
+    this.open.add(txs);
+    this.served++;
     const transactions = (branch: string): Map<string, Transaction> => {
       let m = txs.get(branch);
       if (m === undefined) {
@@ -86,10 +106,14 @@ export class DatakitFs {
       commitsDir(this.repo),
       snapshotsDir(this.repo),
       remotesDir(this.repo, this.opts.fetcher ?? gitFetcher(), connKey),
+      this.debug,
     ];
     return new DatakitConnection({
       root: new StaticDir('', '', () => children),
-      onClose: () => txs.clear(),
+      onClose: () => {
+        txs.clear();
+        this.open.delete(txs);
+      },
       ...(this.opts.log === undefined ? {} : { log: this.opts.log }),
     });
   }

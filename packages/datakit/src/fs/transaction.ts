@@ -105,6 +105,7 @@ export class Transaction {
     return this.busy(async () => {
       const { commit, message } = await this.commitOfView();
       const head = await this.repo.mergeInto(this.branch, commit, message);
+      this.repo.stats.commits++;
       this.close();
       return head;
     });

@@ -4,8 +4,14 @@
  * ref; the directory is fsynced too, so the rename survives a crash. A second writer, in
  * this process or in `git` itself, fails to create the lock and retries, so a
  * compare-and-swap made under the lock is exact.
+ *
+ * A writer killed while holding a lock (SIGKILL, a crash) leaves `<ref>.lock` behind, and
+ * git would refuse that ref until someone removed it by hand. Ref locks are held for a
+ * write and an fsync (git itself gives up on a held ref lock after 100 ms,
+ * core.filesRefLockTimeout), so a lock that no writer in this process holds and that has
+ * not changed for `staleMs` is taken to be a dead writer's and removed.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { lstat, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatakitError } from '../errors.js';
@@ -13,6 +19,34 @@ import { DatakitError } from '../errors.js';
 export interface LockOptions {
   /** How long to keep retrying a held lock before giving up (ms). */
   timeoutMs?: number;
+  /** Age (ms since its last change) past which a lock held by no writer in this process is stale. */
+  staleMs?: number;
+  /**
+   * Waited for, alongside the write and fsync of the new content, before the rename
+   * publishes it (the objects a ref will point at becoming durable); if it fails, the
+   * file is left as it was and the error is thrown.
+   */
+  beforeRename?: Promise<unknown> | undefined;
+}
+
+/** Lock files this process holds now: never stale, whatever their age. */
+const held = new Set<string>();
+
+/** Removes `lockPath` if it is a dead writer's; true when the caller should retry at once. */
+async function removeIfStale(lockPath: string, staleMs: number): Promise<boolean> {
+  if (held.has(lockPath)) return false;
+  try {
+    const st = await lstat(lockPath);
+    if (Date.now() - st.mtimeMs < staleMs) return false;
+    // Still the same file (not one a live writer has made since)? Then it goes.
+    const again = await lstat(lockPath);
+    if (again.ino !== st.ino || again.mtimeMs !== st.mtimeMs) return false;
+    await rm(lockPath, { force: true });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
 }
 
 /**
@@ -22,7 +56,7 @@ export interface LockOptions {
 export async function withLockFile<T>(
   path: string,
   body: () => Promise<{ content?: string; result: T }>,
-  { timeoutMs = 5000 }: LockOptions = {},
+  { timeoutMs = 5000, staleMs = 2000, beforeRename }: LockOptions = {},
 ): Promise<T> {
   const lockPath = `${path}.lock`;
   const deadline = performance.now() + timeoutMs;
@@ -33,6 +67,7 @@ export async function withLockFile<T>(
       handle = await open(lockPath, 'wx', 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await removeIfStale(lockPath, staleMs)) continue;
       if (performance.now() > deadline) {
         throw new DatakitError('LOCKED', `${lockPath} is held by another writer`, { path: lockPath });
       }
@@ -40,12 +75,19 @@ export async function withLockFile<T>(
       delay = Math.min(delay * 2, 50);
       continue;
     }
+    held.add(lockPath);
     let renamed = false;
     try {
       const { content, result } = await body();
       if (content !== undefined) {
-        await handle.writeFile(content);
-        await handle.sync();
+        const h = handle;
+        const written = (async () => {
+          await h.writeFile(content);
+          await h.sync();
+        })();
+        // Both settle before either error is thrown: the handle is not closed under a write.
+        const done = await Promise.allSettled([written, beforeRename]);
+        for (const d of done) if (d.status === 'rejected') throw d.reason;
         await handle.close();
         await rename(lockPath, path);
         renamed = true;
@@ -57,6 +99,7 @@ export async function withLockFile<T>(
         await handle.close().catch(() => undefined);
         await rm(lockPath, { force: true });
       }
+      held.delete(lockPath);
     }
   }
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import { DatakitError } from '../errors.js';
 import { withLockFile } from './lock.js';
+import { objectFs, writeLooseObject } from './object-fs.js';
 
 export type Oid = string;
 
@@ -50,6 +51,8 @@ export interface CommitInput {
 }
 
 const OID = /^[0-9a-f]{40}$/;
+const SLASH = Buffer.from('/');
+const ZERO = Buffer.from([0]);
 
 /** True for a full lower-case SHA-1 hex id. */
 export function isOid(s: string): boolean {
@@ -58,6 +61,7 @@ export function isOid(s: string): boolean {
 
 /** Parsed trees are immutable: a small cache saves re-inflating them on every walk. */
 const TREE_CACHE = 4096;
+const COMMIT_CACHE = 4096;
 // git check-ref-format, the parts that matter for branch names given by users.
 const BAD_BRANCH = /(^|\/)\.|\.\.|[\x00-\x20\x7f~^:?*[\\]|@\{|\.lock(\/|$)|\/$|^\/|\/\/|^$|\.$|^@$/;
 
@@ -65,10 +69,38 @@ export function isValidBranchName(name: string): boolean {
   return name.length <= 255 && !BAD_BRANCH.test(name);
 }
 
+/**
+ * fsyncs a file or a directory. One that is not there is skipped (a packed object is
+ * durable already); file systems that refuse to fsync a directory are let be.
+ */
+async function fsyncPath(path: string, file: boolean): Promise<void> {
+  let h;
+  try {
+    h = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    await h.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (file || (code !== 'EINVAL' && code !== 'EISDIR')) throw err;
+  } finally {
+    await h.close();
+  }
+}
+
 export class Store {
   readonly gitdir: string;
   readonly #cache = {};
   readonly #trees = new Map<Oid, readonly TreeEntry[]>();
+  /** Commits whose objects are being made durable (`syncObjectsFor`), until they are. */
+  readonly #syncing = new Map<Oid, Promise<void>>();
+  /** Commits are immutable too; a commit is read several times while it is a head. */
+  readonly #commits = new Map<Oid, CommitInfo>();
+  /** Loose objects are written whole (tmp file, rename): see object-fs.ts. */
+  readonly #fs = objectFs();
 
   private constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -86,25 +118,42 @@ export class Store {
     return new Store(gitdir);
   }
 
+  /** Writes a blob (loose, not yet fsynced: see `syncObjects`). */
   writeBlob(data: Uint8Array): Promise<Oid> {
-    return git.writeBlob({ fs, gitdir: this.gitdir, blob: data });
+    return writeLooseObject(this.gitdir, 'blob', data);
   }
 
-  /** Writes one tree level; entries are sorted the way git requires. */
-  writeTree(entries: readonly TreeEntry[]): Promise<Oid> {
-    for (const e of entries) {
+  /**
+   * Writes one tree level; entries are sorted the way git requires (by name, a tree's
+   * name compared as if it ended in '/').
+   */
+  async writeTree(entries: readonly TreeEntry[]): Promise<Oid> {
+    const named = entries.map((e) => {
       if (e.path === '' || e.path.includes('/') || e.path === '.' || e.path === '..' || e.path.includes('\0')) {
         throw new DatakitError('INVALID_NAME', `invalid tree entry name ${JSON.stringify(e.path)}`);
       }
+      if (!OID.test(e.oid)) throw new DatakitError('INVALID_HASH', `invalid object id ${JSON.stringify(e.oid)}`);
+      const name = Buffer.from(e.path);
+      return { e, name, key: e.mode === '040000' ? Buffer.concat([name, SLASH]) : name };
+    });
+    named.sort((a, b) => Buffer.compare(a.key, b.key));
+    const parts: Buffer[] = [];
+    for (let i = 0; i < named.length; i++) {
+      const { e, name } = named[i] as (typeof named)[number];
+      if (i > 0 && Buffer.compare(name, (named[i - 1] as (typeof named)[number]).name) === 0) {
+        throw new DatakitError('INVALID_NAME', `duplicate tree entry name ${JSON.stringify(e.path)}`);
+      }
+      // git writes a tree's mode without its leading zero (fsck --strict: zeroPaddedFilemode).
+      parts.push(Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} `), name, ZERO, Buffer.from(e.oid, 'hex'));
     }
-    return git.writeTree({ fs, gitdir: this.gitdir, tree: entries.map((e) => ({ ...e })) });
+    return writeLooseObject(this.gitdir, 'tree', Buffer.concat(parts));
   }
 
   writeCommit(c: CommitInput): Promise<Oid> {
     const author = { timezoneOffset: 0, ...c.author };
     const committer = { timezoneOffset: 0, ...(c.committer ?? c.author) };
     return git.writeCommit({
-      fs,
+      fs: this.#fs,
       gitdir: this.gitdir,
       commit: { tree: c.tree, parent: c.parents, message: c.message, author, committer },
     });
@@ -113,8 +162,17 @@ export class Store {
   /** The commit a branch points at, or `undefined` for a branch that does not exist. */
   async branchHead(name: string): Promise<Oid | undefined> {
     this.#checkBranch(name);
+    // The loose ref, read directly: this runs several times per commit.
     try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
+      const text = (await readFile(join(this.gitdir, 'refs', 'heads', ...name.split('/')), 'utf8')).trim();
+      if (OID.test(text)) return text;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw err;
+    }
+    // Packed, symbolic or odd: isomorphic-git knows them all.
+    try {
+      return await git.resolveRef({ fs: this.#fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
     } catch (err) {
       if ((err as { code?: string }).code === 'NotFoundError') return undefined;
       throw err;
@@ -125,7 +183,7 @@ export class Store {
   async readTree(oid: Oid): Promise<readonly TreeEntry[]> {
     const hit = this.#trees.get(oid);
     if (hit !== undefined) return hit;
-    const r = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.#cache });
+    const r = await git.readTree({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache });
     const entries = r.tree.map((e) => ({ mode: e.mode as TreeEntry['mode'], path: e.path, oid: e.oid, type: e.type as TreeEntry['type'] }));
     if (this.#trees.size >= TREE_CACHE) this.#trees.clear();
     this.#trees.set(oid, entries);
@@ -133,20 +191,25 @@ export class Store {
   }
 
   async readBlob(oid: Oid): Promise<Uint8Array> {
-    return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.#cache })).blob;
+    return (await git.readBlob({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache })).blob;
   }
 
   async readCommit(oid: Oid): Promise<CommitInfo> {
-    const r = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.#cache });
+    const hit = this.#commits.get(oid);
+    if (hit !== undefined) return { ...hit, parents: [...hit.parents] };
+    const r = await git.readCommit({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache });
     const c = r.commit;
-    return { oid: r.oid, tree: c.tree, parents: [...c.parent], message: c.message, author: c.author, committer: c.committer };
+    const info = { oid: r.oid, tree: c.tree, parents: [...c.parent], message: c.message, author: c.author, committer: c.committer };
+    if (this.#commits.size >= COMMIT_CACHE) this.#commits.clear();
+    this.#commits.set(oid, info);
+    return { ...info, parents: [...info.parents] };
   }
 
   /** The object's type, or `undefined` when the repository does not hold it. */
   async objectType(oid: Oid): Promise<'blob' | 'tree' | 'commit' | 'tag' | undefined> {
     if (!OID.test(oid)) return undefined;
     try {
-      const r = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
+      const r = await git.readObject({ fs: this.#fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
       return r.type === 'blob' || r.type === 'tree' || r.type === 'commit' || r.type === 'tag' ? r.type : undefined;
     } catch (err) {
       if ((err as { code?: string }).code === 'NotFoundError') return undefined;
@@ -156,61 +219,64 @@ export class Store {
 
   /** The object's content without git's header (what `git cat-file <type> <oid>` prints). */
   async readRaw(oid: Oid): Promise<{ type: string; content: Uint8Array }> {
-    const r = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
+    const r = await git.readObject({ fs: this.#fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
     return { type: r.type, content: r.object as Uint8Array };
   }
 
   /** Names of the branches (refs/heads/*), loose or packed. */
   listBranches(): Promise<string[]> {
-    return git.listBranches({ fs, gitdir: this.gitdir });
+    return git.listBranches({ fs: this.#fs, gitdir: this.gitdir });
   }
 
   /** True when `ancestor` is `oid` or one of its ancestors. */
   async isAncestor(ancestor: Oid, oid: Oid): Promise<boolean> {
     if (ancestor === oid) return true;
-    return git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.#cache });
+    return git.isDescendent({ fs: this.#fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.#cache });
   }
 
   /** A best common ancestor of two commits, or `undefined` when they share no history. */
   async mergeBase(a: Oid, b: Oid): Promise<Oid | undefined> {
-    const r = (await git.findMergeBase({ fs, gitdir: this.gitdir, oids: [a, b], cache: this.#cache })) as Oid[];
+    const r = (await git.findMergeBase({ fs: this.#fs, gitdir: this.gitdir, oids: [a, b], cache: this.#cache })) as Oid[];
     return r[0];
   }
 
   /**
-   * Makes loose objects durable: fsyncs each object file this store wrote and its
-   * directory. Called before a ref is moved to point at them (objects already packed
-   * are durable and are skipped).
+   * Makes loose objects durable: fsyncs each object file and its directory, all at
+   * once. Called before a ref is moved to point at them (objects already packed are
+   * durable and are skipped).
    */
   async syncObjects(oids: Iterable<Oid>): Promise<void> {
-    const dirs = new Set<string>();
+    const dirs = new Set<string>([join(this.gitdir, 'objects')]);
+    const files: string[] = [];
     for (const oid of new Set(oids)) {
       if (!OID.test(oid)) continue;
       const dir = join(this.gitdir, 'objects', oid.slice(0, 2));
-      try {
-        const h = await open(join(dir, oid.slice(2)), 'r');
-        try {
-          await h.sync();
-        } finally {
-          await h.close();
-        }
-        dirs.add(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      files.push(join(dir, oid.slice(2)));
+      dirs.add(dir);
     }
-    dirs.add(join(this.gitdir, 'objects'));
-    for (const d of dirs) {
-      const h = await open(d, 'r');
-      try {
-        await h.sync();
-      } catch (err) {
-        // Some file systems refuse fsync on a directory; the file itself is synced.
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-      } finally {
-        await h.close();
-      }
-    }
+    // All at once: the file system commits concurrent fsyncs together (ext4's journal
+    // does), where one after the other each waits for its own commit.
+    await Promise.all([...files.map((f) => fsyncPath(f, true)), ...[...dirs].map((d) => fsyncPath(d, false))]);
+  }
+
+  /**
+   * Starts making `commit` durable: `oids` (its new objects, itself included) are
+   * fsynced as `syncObjects` does, and its `parents`, if still being made durable, are
+   * waited for. `updateBranch(..., commit)` waits for this before the ref moves (while
+   * it writes and fsyncs the ref's lock file), and fails if it failed.
+   */
+  syncObjectsFor(commit: Oid, oids: Iterable<Oid>, parents: readonly Oid[] = []): void {
+    const p = Promise.all([this.syncObjects(oids), ...parents.map((c) => this.#syncing.get(c))]).then(() => undefined);
+    this.#syncing.set(commit, p);
+    p.then(
+      () => {
+        if (this.#syncing.get(commit) === p) this.#syncing.delete(commit);
+      },
+      // Kept, so that no ref moves to it; the map stays small (failures are rare).
+      () => {
+        if (this.#syncing.size > 10_000) this.#syncing.clear();
+      },
+    );
   }
 
   /**
@@ -231,7 +297,7 @@ export class Store {
         });
       }
       // Removes the loose file and any packed-refs line.
-      await git.deleteRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
+      await git.deleteRef({ fs: this.#fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
       return { result: undefined };
     });
   }
@@ -245,7 +311,7 @@ export class Store {
     if (!OID.test(next)) throw new DatakitError('INVALID_HASH', `invalid commit id ${JSON.stringify(next)}`);
     const path = join(this.gitdir, 'refs', 'heads', ...name.split('/'));
     await mkdir(dirname(path), { recursive: true });
-    await withLockFile(path, async () => {
+    const write = async (): Promise<{ content: string; result: undefined }> => {
       // Re-read under the lock: this is what makes the swap exact.
       const current = await this.#readLooseOrPacked(name, path);
       if (current !== expected) {
@@ -256,7 +322,8 @@ export class Store {
         });
       }
       return { content: `${next}\n`, result: undefined };
-    });
+    };
+    await withLockFile(path, write, { beforeRename: this.#syncing.get(next) });
   }
 
   async #readLooseOrPacked(name: string, path: string): Promise<Oid | undefined> {
