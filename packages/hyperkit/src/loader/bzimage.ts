@@ -29,33 +29,13 @@
  */
 import { HyperkitError } from '../errors.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { CMDLINE_MAX_SIZE, CMDLINE_START, EBDA_START, HIMEM_START, MMIO_GAP_START, ZERO_PAGE_START } from '../arch/x86_64/layout.js';
+import { CMDLINE_MAX_SIZE, HIMEM_START } from '../arch/x86_64/layout.js';
+import { BP, e820Map, encodeCmdline, HDRS_MAGIC, LOADED_HIGH, placeInitrd, writeZeroPage } from './boot-params.js';
 
-const HDR = {
-  SETUP_SECTS: 0x1f1,
-  BOOT_FLAG: 0x1fe,
-  JUMP_HI: 0x201,
-  HEADER: 0x202,
-  VERSION: 0x206,
-  TYPE_OF_LOADER: 0x210,
-  LOADFLAGS: 0x211,
-  RAMDISK_IMAGE: 0x218,
-  RAMDISK_SIZE: 0x21c,
-  CMD_LINE_PTR: 0x228,
-  INITRD_ADDR_MAX: 0x22c,
-  KERNEL_ALIGNMENT: 0x230,
-  RELOCATABLE: 0x234,
-  XLOADFLAGS: 0x236,
-  CMDLINE_SIZE: 0x238,
-  INIT_SIZE: 0x260,
-} as const;
-/** boot_params fields outside the setup header. */
-const BP = { E820_ENTRIES: 0x1e8, E820_TABLE: 0x2d0 } as const;
-const E820_MAX_ENTRIES = 128;
-const E820_RAM = 1;
-const HDRS_MAGIC = 0x5372_6448; // "HdrS"
+export { e820Map, type E820Entry } from './boot-params.js';
+
+const HDR = BP;
 const XLF_KERNEL_64 = 0x1;
-const LOADED_HIGH = 0x01;
 /** 2.12 introduced xloadflags and with it the guarantee of the 64-bit entry. */
 const MIN_VERSION = 0x020c;
 
@@ -111,25 +91,6 @@ export function parseSetupHeader(image: Uint8Array): SetupHeader {
   };
 }
 
-export interface E820Entry {
-  addr: number;
-  size: number;
-  type: number;
-}
-
-/** The RAM map Linux is given: low memory below the EBDA, then RAM from 1 MiB. */
-export function e820Map(mem: GuestMemory): E820Entry[] {
-  const out: E820Entry[] = [];
-  for (const r of mem.regions) {
-    const start = r.gpa;
-    const end = r.gpa + r.bytes.length;
-    if (start < EBDA_START) out.push({ addr: start, size: Math.min(end, EBDA_START) - start, type: E820_RAM });
-    const hi = Math.max(start, HIMEM_START);
-    if (end > hi) out.push({ addr: hi, size: end - hi, type: E820_RAM });
-  }
-  return out;
-}
-
 export interface LoadedKernel {
   /** The 64-bit entry point. */
   entry: number;
@@ -158,47 +119,14 @@ export function loadBzImage(mem: GuestMemory, { image, cmdline, initrd }: BzImag
   if (!mem.view(loadAddr, kernelEnd - loadAddr)) {
     throw new HyperkitError('KERNEL_TOO_BIG', `the kernel needs 0x${loadAddr.toString(16)}..0x${kernelEnd.toString(16)} (init_size) in guest RAM`);
   }
-  mem.write(loadAddr, kernel);
-
-  const cmd = new TextEncoder().encode(cmdline);
-  const cmdMax = Math.min(header.cmdlineSize || 255, CMDLINE_MAX_SIZE - 1);
-  if (cmd.length > cmdMax) throw new HyperkitError('CMDLINE_TOO_LONG', `command line of ${cmd.length} bytes; the kernel takes ${cmdMax}`);
-  if (cmd.includes(0)) throw new HyperkitError('CMDLINE_NUL', 'the command line contains a NUL byte');
-  const cmdArea = mem.slice(CMDLINE_START, cmd.length + 1);
-  cmdArea.set(cmd);
-  cmdArea[cmd.length] = 0;
-
-  const zp = mem.slice(ZERO_PAGE_START, 4096);
-  zp.fill(0);
-  // The setup header goes into boot_params at the same offset it has in the image.
-  zp.set(image.subarray(0x1f1, header.headerEnd), 0x1f1);
-  const dv = new DataView(zp.buffer, zp.byteOffset, 4096);
-  dv.setUint8(HDR.TYPE_OF_LOADER, 0xff);
-  dv.setUint32(HDR.CMD_LINE_PTR, CMDLINE_START, true);
-
-  let placed: LoadedKernel['initrd'];
-  if (initrd && initrd.length > 0) {
-    const ramTop = Math.max(...mem.regions.map((r) => r.gpa + r.bytes.length));
-    const ceiling = Math.min(ramTop, MMIO_GAP_START, header.initrdAddrMax + 1);
-    const addr = Math.floor((ceiling - initrd.length) / 4096) * 4096;
-    if (addr < kernelEnd || !mem.view(addr, initrd.length)) {
-      throw new HyperkitError('INITRD_TOO_BIG', `an initrd of ${initrd.length} bytes does not fit between the kernel and 0x${ceiling.toString(16)}`);
-    }
-    mem.write(addr, initrd);
-    dv.setUint32(HDR.RAMDISK_IMAGE, addr, true);
-    dv.setUint32(HDR.RAMDISK_SIZE, initrd.length, true);
-    placed = { addr, size: initrd.length };
-  }
-
+  // Everything is checked (command line, initrd, e820) before anything is written.
+  const cmd = encodeCmdline(cmdline, Math.min(header.cmdlineSize || 255, CMDLINE_MAX_SIZE - 1));
+  const placed = initrd && initrd.length > 0 ? { addr: placeInitrd(mem, initrd.length, kernelEnd, header.initrdAddrMax), size: initrd.length } : undefined;
   const e820 = e820Map(mem);
-  if (e820.length > E820_MAX_ENTRIES) throw new HyperkitError('E820', `${e820.length} e820 entries; the zero page holds ${E820_MAX_ENTRIES}`);
-  dv.setUint8(BP.E820_ENTRIES, e820.length);
-  e820.forEach((e, i) => {
-    const o = BP.E820_TABLE + i * 20;
-    dv.setBigUint64(o, BigInt(e.addr), true);
-    dv.setBigUint64(o + 8, BigInt(e.size), true);
-    dv.setUint32(o + 16, e.type, true);
-  });
+  mem.write(loadAddr, kernel);
+  if (initrd && placed) mem.write(placed.addr, initrd);
+  // The setup header goes into boot_params at the same offset it has in the image.
+  writeZeroPage(mem, { header: image.subarray(BP.SETUP_SECTS, header.headerEnd), cmd, e820, ...(placed ? { initrd: placed } : {}) });
 
   return { entry: loadAddr + 0x200, header, ...(placed ? { initrd: placed } : {}) };
 }

@@ -42,8 +42,9 @@
  */
 import { HyperkitError } from '../errors.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { CMDLINE_START, HIMEM_START, MMIO_GAP_START, ZERO_PAGE_START } from '../arch/x86_64/layout.js';
-import { e820Map, type LoadedKernel } from './bzimage.js';
+import { HIMEM_START } from '../arch/x86_64/layout.js';
+import { BP, e820Map, encodeCmdline, HDRS_MAGIC, LOADED_HIGH, placeInitrd, writeZeroPage } from './boot-params.js';
+import type { LoadedKernel } from './bzimage.js';
 
 const EHDR = {
   IDENT_CLASS: 4,
@@ -77,26 +78,7 @@ export const ELF_MAX_PHDRS = 64;
 const MAX_NOTES = 256;
 const XEN_ELFNOTE_PHYS32_ENTRY = 18;
 
-/** boot_params fields we fill (see the table above). */
-const BP = {
-  E820_ENTRIES: 0x1e8,
-  BOOT_FLAG: 0x1fe,
-  HEADER: 0x202,
-  VERSION: 0x206,
-  TYPE_OF_LOADER: 0x210,
-  LOADFLAGS: 0x211,
-  RAMDISK_IMAGE: 0x218,
-  RAMDISK_SIZE: 0x21c,
-  CMD_LINE_PTR: 0x228,
-  KERNEL_ALIGNMENT: 0x230,
-  CMDLINE_SIZE: 0x238,
-  E820_TABLE: 0x2d0,
-} as const;
-const ZERO_PAGE_SIZE = 4096;
-const E820_MAX_ENTRIES = 128;
-const HDRS_MAGIC = 0x5372_6448; // "HdrS"
 const BOOT_PROTOCOL = 0x020f;
-const LOADED_HIGH = 0x01;
 /** x86's COMMAND_LINE_SIZE is 2048, NUL included (no setup header here to say otherwise). */
 const COMMAND_LINE_MAX = 2047;
 /** What an x86_64 kernel declares as initrd_addr_max in its own setup header. */
@@ -279,9 +261,7 @@ function findPvhEntry(notes: Uint8Array): number | undefined {
  */
 export function loadElf(mem: GuestMemory, { image, cmdline, initrd }: ElfOptions): LoadedElf {
   const elf = parseElf(image);
-  const cmd = new TextEncoder().encode(cmdline);
-  if (cmd.length > COMMAND_LINE_MAX) throw new HyperkitError('CMDLINE_TOO_LONG', `command line of ${cmd.length} bytes; the kernel takes ${COMMAND_LINE_MAX}`);
-  if (cmd.includes(0)) throw new HyperkitError('CMDLINE_NUL', 'the command line contains a NUL byte');
+  const cmd = encodeCmdline(cmdline, COMMAND_LINE_MAX);
 
   // Everything is checked (segments, initrd, e820) before anything is written.
   for (const s of elf.segments) {
@@ -291,18 +271,8 @@ export function loadElf(mem: GuestMemory, { image, cmdline, initrd }: ElfOptions
   }
   const last = elf.segments[elf.segments.length - 1] as ElfSegment;
   const kernelEnd = last.paddr + last.memsz;
-  let placed: LoadedElf['initrd'];
-  if (initrd && initrd.length > 0) {
-    const ramTop = Math.max(...mem.regions.map((r) => r.gpa + r.bytes.length));
-    const ceiling = Math.min(ramTop, MMIO_GAP_START, INITRD_ADDR_MAX + 1);
-    const addr = Math.floor((ceiling - initrd.length) / 4096) * 4096;
-    if (addr < kernelEnd || !mem.view(addr, initrd.length)) {
-      throw new HyperkitError('INITRD_TOO_BIG', `an initrd of ${initrd.length} bytes does not fit between the kernel's end ${hex(kernelEnd)} and ${hex(ceiling)}`);
-    }
-    placed = { addr, size: initrd.length };
-  }
+  const placed = initrd && initrd.length > 0 ? { addr: placeInitrd(mem, initrd.length, kernelEnd, INITRD_ADDR_MAX), size: initrd.length } : undefined;
   const e820 = e820Map(mem);
-  if (e820.length > E820_MAX_ENTRIES) throw new HyperkitError('E820', `${e820.length} e820 entries; the zero page holds ${E820_MAX_ENTRIES}`);
 
   for (const s of elf.segments) {
     const dst = mem.slice(s.paddr, s.memsz); // inside RAM: checked above
@@ -311,32 +281,14 @@ export function loadElf(mem: GuestMemory, { image, cmdline, initrd }: ElfOptions
   }
   if (initrd && placed) mem.write(placed.addr, initrd);
 
-  const cmdArea = mem.slice(CMDLINE_START, cmd.length + 1);
-  cmdArea.set(cmd);
-  cmdArea[cmd.length] = 0;
-
-  const zp = mem.slice(ZERO_PAGE_START, ZERO_PAGE_SIZE);
-  zp.fill(0);
-  const dv = new DataView(zp.buffer, zp.byteOffset, ZERO_PAGE_SIZE);
+  // No setup header in an ELF: the fields Linux reads from it are written here.
+  const dv = writeZeroPage(mem, { cmd, e820, ...(placed ? { initrd: placed } : {}) });
   dv.setUint16(BP.BOOT_FLAG, 0xaa55, true);
   dv.setUint32(BP.HEADER, HDRS_MAGIC, true);
   dv.setUint16(BP.VERSION, BOOT_PROTOCOL, true);
-  dv.setUint8(BP.TYPE_OF_LOADER, 0xff);
   dv.setUint8(BP.LOADFLAGS, LOADED_HIGH);
-  dv.setUint32(BP.CMD_LINE_PTR, CMDLINE_START, true);
   dv.setUint32(BP.CMDLINE_SIZE, cmd.length, true);
   dv.setUint32(BP.KERNEL_ALIGNMENT, Math.min(elf.alignment, 0x8000_0000), true);
-  if (placed) {
-    dv.setUint32(BP.RAMDISK_IMAGE, placed.addr, true);
-    dv.setUint32(BP.RAMDISK_SIZE, placed.size, true);
-  }
-  dv.setUint8(BP.E820_ENTRIES, e820.length);
-  e820.forEach((e, i) => {
-    const o = BP.E820_TABLE + i * 20; // 128 entries x 20 bytes end at 0xcd0, inside the page
-    dv.setBigUint64(o, BigInt(e.addr), true);
-    dv.setBigUint64(o + 8, BigInt(e.size), true);
-    dv.setUint32(o + 16, e.type, true);
-  });
 
   return { format: 'elf', entry: elf.entry, elf, kernelEnd, ...(placed ? { initrd: placed } : {}) };
 }

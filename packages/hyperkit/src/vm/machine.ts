@@ -33,6 +33,7 @@ import { HyperkitError } from '../errors.js';
 import { KvmCap } from '../kvm/ioctls.js';
 import { Kvm } from '../kvm/kvm.js';
 import { Vm } from '../kvm/vm.js';
+import { BP } from '../loader/boot-params.js';
 import { loadBzImage } from '../loader/bzimage.js';
 import { isElf, loadElf } from '../loader/elf.js';
 import type { ExitAction } from '../vcpu/handle.js';
@@ -96,8 +97,6 @@ export type VmExitReason =
   | { reason: 'error'; message: string };
 
 const COM1_PORT = 0x3f8;
-/** boot_params.acpi_rsdp_addr (Documentation/arch/x86/zero-page.rst). */
-const BOOT_PARAMS_ACPI_RSDP_ADDR = 0x70;
 const COM1_IRQ = 4;
 
 async function bytes(src: Uint8Array | string): Promise<Uint8Array> {
@@ -196,7 +195,7 @@ export class VirtualMachine extends EventEmitter<{ exit: [VmExitReason] }> {
         // boot_params.acpi_rsdp_addr (offset 0x70); Linux would also find it by scanning.
         const rsdp = writeAcpiTables(mem, cpus);
         const zp = mem.slice(ZERO_PAGE_START, 4096);
-        new DataView(zp.buffer, zp.byteOffset, zp.byteLength).setBigUint64(BOOT_PARAMS_ACPI_RSDP_ADDR, BigInt(rsdp), true);
+        new DataView(zp.buffer, zp.byteOffset, zp.byteLength).setBigUint64(BP.ACPI_RSDP_ADDR, BigInt(rsdp), true);
       }
 
       const out = batcher(config.serial ?? (() => {}));
