@@ -8,12 +8,10 @@
  * `signalMsi` here. The VMM emulates the LAPIC/IOAPIC/PIC and injects with
  * `HvfVcpu.injectInterrupt` (see HVF.md).
  */
-import { HyperkitError } from '../errors.js';
 import { hypervisor, type HvfApi } from '../ffi/hvf.js';
-import type { MemoryRegionSpec } from '../kvm/vm.js';
-import { GuestMemory } from '../memory/guest-memory.js';
-import { mapRegions, unmapRegions, type HostRegion } from './memory.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
 import { HvfVcpu } from './vcpu.js';
+import { HvfVmBase } from './vm-base.js';
 
 const PAGE = 4096;
 
@@ -22,15 +20,9 @@ export interface HvfVmOptions {
   api?: HvfApi;
 }
 
-export class HvfVm {
-  readonly #api: HvfApi;
-  #open = true;
-  readonly #host: HostRegion[] = [];
-  readonly #vcpus: HvfVcpu[] = [];
-  #memory = new GuestMemory([]);
-
+export class HvfVm extends HvfVmBase<HvfApi, HvfVcpu> {
   private constructor(api: HvfApi) {
-    this.#api = api;
+    super(api, PAGE);
   }
 
   /**
@@ -50,50 +42,12 @@ export class HvfVm {
     return new HvfVm(api);
   }
 
-  get memory(): GuestMemory {
-    return this.#memory;
+  protected newVcpu(id: number, memory: () => GuestMemory): HvfVcpu {
+    return new HvfVcpu(this.api, id, memory);
   }
 
-  #check(): void {
-    if (!this.#open) throw new HyperkitError('CLOSED', 'the VM is closed');
-  }
-
-  /**
-   * Allocates and maps guest RAM regions (read, write, execute). If a mapping fails, the
-   * regions mapped before it in the same call stay mapped (and are released by `close`).
-   */
-  addMemory(specs: readonly MemoryRegionSpec[]): GuestMemory {
-    this.#check();
-    const host: HostRegion[] = [];
-    try {
-      this.#memory = mapRegions(this.#api, this.#memory, host, specs, PAGE);
-    } finally {
-      this.#host.push(...host);
-    }
-    return this.#memory;
-  }
-
-  /** hv_vcpu_create on the calling thread, which must then run and close it. */
-  createVcpu(id = this.#vcpus.length): HvfVcpu {
-    this.#check();
-    const vcpu = new HvfVcpu(this.#api, id, () => this.#memory);
-    this.#vcpus.push(vcpu);
-    return vcpu;
-  }
-
-  /** hv_vcpu_interrupt: forces the given vCPUs (running on other threads) out of the guest with an `intr` exit. */
-  interrupt(vcpus: readonly HvfVcpu[] = this.#vcpus): void {
-    this.#check();
-    if (vcpus.length) this.#api.vcpuInterrupt(vcpus.map((v) => v.hvId));
-  }
-
-  /** Destroys the vCPUs, unmaps and frees guest RAM, destroys the VM. */
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    for (const v of this.#vcpus) v.close();
-    this.#memory = new GuestMemory([]);
-    unmapRegions(this.#api, this.#host);
-    this.#api.vmDestroy();
+  /** hv_vcpu_interrupt. */
+  protected kick(ids: number[]): void {
+    this.api.vcpuInterrupt(ids);
   }
 }
