@@ -2,13 +2,19 @@
 // exporting the same temporary folder over loopback TCP and driven by the same p9p
 // client in the same run. Prints a markdown table with ratios p9p/diod.
 //
-//   node bench/diod.mjs [--mib 256] [--seconds 3]     (after the build)
+//   node bench/diod.mjs [--mib 256] [--seconds 3] [--repeat 1]     (after the build)
+//
+// With --repeat N every figure is measured N times (the servers taking turns to go
+// first) and the median is printed. Besides throughput, the CPU time each server
+// process used (user + system, all threads, from /proc/PID/stat) is printed per
+// MiB or per op: on a machine shared with other jobs it moves far less than
+// throughput does.
 //
 // Sequential read/write: one 256 MiB file, one request in flight (each Twrite/Tread
 // carries msize - 24 bytes). Small files: 4 KiB files, op = walk + lopen + read +
 // clunk, or stat = walk + getattr + clunk, from 1 and 16 sessions at once.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +27,23 @@ const arg = (name, dflt) => {
 };
 const MIB = arg('mib', 256);
 const SECONDS = arg('seconds', 3);
+const REPEAT = arg('repeat', 1);
 const SMALL_FILES = 1000;
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const HZ = 100;
+
+/** CPU milliseconds the process has used (user + system, all its threads). */
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / HZ;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 async function freePort() {
   const s = createServer();
@@ -51,7 +73,7 @@ async function start(kind, dir) {
       ? spawn(DIOD, ['-f', '-n', '-l', `127.0.0.1:${port}`, '-e', dir, '-U', 'root', '-S', '-L', 'stderr'], { stdio: 'ignore' })
       : spawn(process.execPath, [...(process.env.P9P_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.P9P_PROF] : []), new URL('../dist/cli/main.js', import.meta.url).pathname, 'serve', dir, '--listen', `tcp!127.0.0.1!${port}`], { stdio: 'ignore' });
   await waitForPort(port);
-  return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  return { port, pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
 const connect = (port, msize, dir) => dial({ address: `tcp!127.0.0.1!${port}` }).then((stream) => Session.connect({ stream, msize, aname: dir, uname: 'root', nUname: 0 }));
@@ -65,7 +87,7 @@ async function seqWrite(port, dir, msize, path) {
   const ms = performance.now() - t0;
   await f.close();
   await s.close();
-  return MIB / (ms / 1000);
+  return { rate: MIB / (ms / 1000), units: MIB };
 }
 
 async function seqRead(port, dir, msize, path) {
@@ -82,7 +104,7 @@ async function seqRead(port, dir, msize, path) {
   await f.close();
   await s.close();
   if (total !== MIB << 20) throw new Error(`read ${total} bytes`);
-  return MIB / (ms / 1000);
+  return { rate: MIB / (ms / 1000), units: MIB };
 }
 
 async function smallOps(port, dir, sessions, op) {
@@ -106,7 +128,7 @@ async function smallOps(port, dir, sessions, op) {
     }),
   );
   await Promise.all(ss.map((s) => s.close()));
-  return ops / SECONDS;
+  return { rate: ops / SECONDS, units: ops };
 }
 
 if (!existsSync(DIOD)) {
@@ -120,27 +142,42 @@ if (!existsSync(DIOD)) {
     const rows = [];
     const cases = [];
     for (const msize of [128 * 1024, 1024 * 1024]) {
-      cases.push({ name: `sequential write, msize ${msize / 1024} KiB (MB/s)`, run: (p, s) => seqWrite(p, dir, msize, `big-${s}`) });
-      cases.push({ name: `sequential read, msize ${msize / 1024} KiB (MB/s)`, run: (p, s) => seqRead(p, dir, msize, `big-${s}`) });
+      cases.push({ name: `sequential write, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s) => seqWrite(p, dir, msize, `big-${s}`) });
+      cases.push({ name: `sequential read, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s) => seqRead(p, dir, msize, `big-${s}`) });
     }
     for (const n of [1, 16]) {
-      cases.push({ name: `walk+open+read 4 KiB+clunk, ${n} session${n > 1 ? 's' : ''} (ops/s)`, run: (p) => smallOps(p, dir, n, 'open') });
-      cases.push({ name: `stat (walk+getattr+clunk), ${n} session${n > 1 ? 's' : ''} (ops/s)`, run: (p) => smallOps(p, dir, n, 'stat') });
+      cases.push({ name: `walk+open+read 4 KiB+clunk, ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p) => smallOps(p, dir, n, 'open') });
+      cases.push({ name: `stat (walk+getattr+clunk), ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p) => smallOps(p, dir, n, 'stat') });
     }
     const servers = { p9p: await start('p9p', dir), diod: await start('diod', dir) };
+    let turn = 0;
     for (const c of cases) {
-      const r = {};
-      // Alternate which server goes first, so page-cache warmth and noise are shared.
-      for (const who of rows.length % 2 === 0 ? ['p9p', 'diod'] : ['diod', 'p9p']) r[who] = await c.run(servers[who].port, who);
-      rows.push({ name: c.name, ...r });
-      console.error(`${c.name}: p9p ${r.p9p.toFixed(0)}, diod ${r.diod.toFixed(0)}`);
+      const got = { p9p: { rate: [], cpu: [] }, diod: { rate: [], cpu: [] } };
+      for (let k = 0; k < REPEAT; k++) {
+        // Alternate which server goes first, so page-cache warmth and noise are shared.
+        for (const who of turn++ % 2 === 0 ? ['p9p', 'diod'] : ['diod', 'p9p']) {
+          const before = cpuMs(servers[who].pid);
+          const r = await c.run(servers[who].port, who);
+          const used = cpuMs(servers[who].pid) - before;
+          got[who].rate.push(r.rate);
+          got[who].cpu.push(c.per === 'us/op' ? (used * 1000) / r.units : used / r.units);
+        }
+      }
+      const row = { name: c.name, per: c.per };
+      for (const who of ['p9p', 'diod']) row[who] = { rate: median(got[who].rate), cpu: median(got[who].cpu) };
+      rows.push(row);
+      const list = (xs, d) => xs.map((x) => x.toFixed(d)).join(' ');
+      console.error(`${c.name}: p9p ${list(got.p9p.rate, 0)}, diod ${list(got.diod.rate, 0)}; cpu ${c.per} p9p ${list(got.p9p.cpu, 2)}, diod ${list(got.diod.cpu, 2)}`);
     }
     await servers.p9p.stop();
     await servers.diod.stop();
-    console.log(`\np9p server (LocalFs) vs diod, same p9p client, loopback TCP; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z`);
-    console.log('| figure | p9p | diod | p9p/diod |');
-    console.log('| --- | ---: | ---: | ---: |');
-    for (const r of rows) console.log(`| ${r.name} | ${r.p9p.toFixed(0)} | ${r.diod.toFixed(0)} | ${(r.p9p / r.diod).toFixed(2)} |`);
+    console.log(`\np9p server (LocalFs) vs diod, same p9p client, loopback TCP; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z${REPEAT > 1 ? `, medians of ${REPEAT}` : ''}`);
+    console.log('| figure | p9p | diod | p9p/diod | server CPU p9p | server CPU diod |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    const cpu = (x, per) => `${per === 'us/op' ? x.toFixed(0) : x.toFixed(2)} ${per}`;
+    for (const r of rows) {
+      console.log(`| ${r.name} | ${r.p9p.rate.toFixed(0)} | ${r.diod.rate.toFixed(0)} | ${(r.p9p.rate / r.diod.rate).toFixed(2)} | ${cpu(r.p9p.cpu, r.per)} | ${cpu(r.diod.cpu, r.per)} |`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

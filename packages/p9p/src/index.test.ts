@@ -43,6 +43,7 @@ describe('@kitbox/p9p public API', () => {
       'encodedLength',
       'errnoName',
       'errnoNumber',
+      'errnoText',
       'formatDialString',
       'listen',
       'parseDialString',
@@ -51,7 +52,7 @@ describe('@kitbox/p9p public API', () => {
       'splitStats',
       'statLength',
     ]);
-    for (const internal of ['Reader', 'Writer', 'fromHex', 'toHex', 'FCALL_TYPES', 'classic', 'dotl', 'Mux', 'TagPool', 'FidPool', 'FidTable', 'dispatch']) {
+    for (const internal of ['Reader', 'Writer', 'fromHex', 'toHex', 'FCALL_TYPES', 'classic', 'dotl', 'Mux', 'TagPool', 'FidPool', 'FidTable', 'dispatch', 'statFromAttr', 'readDir', 'wstat']) {
       expect(p9p).not.toHaveProperty(internal);
     }
   });

@@ -38,7 +38,7 @@ export { duplexPair } from './channel/pair.js';
 export { serverVersion, clientAccepts, DIALECTS, MIN_MSIZE, MAX_MSIZE } from './channel/version.js';
 export { ChannelError, RemoteError, AbortError } from './channel/errors.js';
 export type { ChannelErrorReason } from './channel/errors.js';
-export { ERRNO, errnoName, errnoNumber } from './channel/errno.js';
+export { ERRNO, errnoName, errnoNumber, errnoText } from './channel/errno.js';
 export type { ErrnoName } from './channel/errno.js';
 
 // The client.

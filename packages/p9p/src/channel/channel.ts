@@ -83,12 +83,14 @@ export class Channel {
   /**
    * Writes one whole frame. Resolves when the stream can take more (after
    * 'drain' if its buffer was full); rejects with ChannelError once closed.
+   * `written`, if given, is called once the stream is done with `frame`'s
+   * memory (written out, or failed): only then may the frame be reused.
    */
-  send(frame: Uint8Array): Promise<void> {
+  send(frame: Uint8Array, written?: () => void): Promise<void> {
     if (this.closeReason !== undefined) return Promise.reject(this.closeReason);
     let ok: boolean;
     try {
-      ok = this.stream.write(frame);
+      ok = written === undefined ? this.stream.write(frame) : this.stream.write(frame, () => written());
     } catch (err) {
       const e = new ChannelError('stream-error', `write failed: ${String(err)}`, err);
       this.close(e);

@@ -7,7 +7,7 @@
  *   or expect to receive in a single 9P message."
  */
 import { P9Error } from '../codec/errors.js';
-import { ERRNO, errnoName, errnoNumber } from './errno.js';
+import { ERRNO, errnoFromText, errnoName, errnoNumber } from './errno.js';
 
 /** Why a channel or session stopped. Stable: code may branch on it. */
 export type ChannelErrorReason =
@@ -75,7 +75,7 @@ export class RemoteError extends P9Error {
 
 /** Plan 9 servers send strings; map the usual ones to an errno (EIO otherwise). */
 function errnoFromEname(ename: string): number {
-  const byName = errnoNumber(ename.trim().toUpperCase());
+  const byName = errnoNumber(ename.trim().toUpperCase()) ?? errnoFromText(ename);
   if (byName !== undefined) return byName;
   const e = ename.toLowerCase();
   if (e.includes('not found') || e.includes('does not exist') || e.includes('no such')) return ERRNO.ENOENT;

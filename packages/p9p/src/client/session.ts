@@ -27,6 +27,7 @@ import {
   OTRUNC,
   OWRITE,
   DMDIR,
+  DMSYMLINK,
   P9_DOTL_CREATE,
   P9_DOTL_RDONLY,
   P9_DOTL_TRUNC,
@@ -34,7 +35,8 @@ import {
   P9_GETATTR_ALL,
 } from '../codec/constants.js';
 import { P9Error } from '../codec/errors.js';
-import type { Dialect, Dirent, Qid } from '../codec/types.js';
+import { dontTouchStat } from '../codec/stat.js';
+import type { Dialect, Dirent, Qid, Stat } from '../codec/types.js';
 import { ERRNO } from '../channel/errno.js';
 import { RemoteError } from '../channel/errors.js';
 import { clientAccepts } from '../channel/version.js';
@@ -310,10 +312,58 @@ export class Session {
    *   await session.setattr({ path: 'a.txt', mode: 0o600, size: 0 });
    */
   async setattr(opts: PathOptions & SetAttr): Promise<void> {
-    this.needDotL('setattr');
+    if (this.dialect !== '9P2000.L') return this.setattrClassic(opts);
     await this.withFid(opts.path, opts.signal, (f) =>
       this.rpc({ type: 'Tsetattr', fid: f.fid, ...setattrFields(opts) }, { signal: opts.signal }),
     );
+  }
+
+  /** setattr through Twstat (one message: every change or none). 'now' is this machine's clock. */
+  private async setattrClassic(opts: PathOptions & SetAttr): Promise<void> {
+    const st: Partial<Stat> = {};
+    const secs = (t: Date | 'now'): number => Math.floor((t === 'now' ? Date.now() : t.getTime()) / 1000);
+    if (opts.mode !== undefined) {
+      // The directory bit must be sent as it is.
+      const cur = await this.dirstat({ path: opts.path, signal: opts.signal });
+      st.mode = ((cur.mode & DMDIR) | (opts.mode & 0o777)) >>> 0;
+    }
+    if (opts.size !== undefined) st.length = BigInt(opts.size);
+    if (opts.atime !== undefined) st.atime = secs(opts.atime);
+    if (opts.mtime !== undefined) st.mtime = secs(opts.mtime);
+    if (opts.uid !== undefined) {
+      st.uid = String(opts.uid);
+      st.nUid = opts.uid;
+    }
+    if (opts.gid !== undefined) {
+      st.gid = String(opts.gid);
+      st.nGid = opts.gid;
+    }
+    await this.wstat({ path: opts.path, stat: st, signal: opts.signal });
+  }
+
+  /**
+   * The 9P2000/9P2000.u stat of `path` (Tstat). 9P2000.L has no Tstat: use stat().
+   *
+   * @example
+   *   const { length, mode, extension } = await session.dirstat({ path: 'a.txt' });
+   */
+  async dirstat(opts: PathOptions): Promise<Stat> {
+    this.needClassic('dirstat');
+    return this.withFid(opts.path, opts.signal, async (f) => (await this.rpc({ type: 'Tstat', fid: f.fid }, { signal: opts.signal })).stat);
+  }
+
+  /**
+   * Twstat of `path`: the fields given change, the rest are sent as "don't
+   * touch" (stat(5)). `name` renames within the same directory, `length`
+   * truncates. 9P2000/9P2000.u only: under 9P2000.L use setattr()/rename().
+   *
+   * @example
+   *   await session.wstat({ path: 'a.txt', stat: { name: 'b.txt', length: 0n } });
+   */
+  async wstat(opts: PathOptions & { stat: Partial<Stat> }): Promise<void> {
+    this.needClassic('wstat');
+    const stat: Stat = { ...dontTouchStat(), ...opts.stat };
+    await this.withFid(opts.path, opts.signal, (f) => this.rpc({ type: 'Twstat', fid: f.fid, stat }, { signal: opts.signal }));
   }
 
   /**
@@ -411,10 +461,14 @@ export class Session {
    *   await session.rename({ from: 'a.txt', to: 'dir/b.txt' });
    */
   async rename(opts: { from: string; to: string; signal?: AbortSignal }): Promise<void> {
-    this.needDotL('rename');
     const { signal } = opts;
     const src = splitParent(opts.from);
     const dst = splitParent(opts.to);
+    if (this.dialect !== '9P2000.L') {
+      // Twstat renames within one directory only (stat(5)).
+      if (src.dir.join('/') !== dst.dir.join('/')) throw new RemoteError(ERRNO.EXDEV, `EXDEV: ${this.dialect} renames within a directory only`);
+      return this.wstat({ path: opts.from, stat: { name: dst.name }, signal });
+    }
     await this.withFid(src.dir, signal, (od) =>
       this.withFid(dst.dir, signal, async (nd) => {
         try {
@@ -436,8 +490,15 @@ export class Session {
    *   await session.symlink({ path: 'latest', target: 'v1.2.3' });
    */
   async symlink(opts: PathOptions & { target: string; gid?: number }): Promise<Qid> {
-    this.needDotL('symlink');
     const { dir, name } = splitParent(opts.path);
+    if (this.dialect === '9P2000.u') {
+      // 9P2000.u: Tcreate with DMSYMLINK and the target as the extension.
+      return this.withFid(dir, opts.signal, async (f) => {
+        const r = await this.rpc({ type: 'Tcreate', fid: f.fid, name, perm: (DMSYMLINK | 0o777) >>> 0, mode: OREAD, extension: opts.target }, { signal: opts.signal });
+        return r.qid;
+      });
+    }
+    this.needDotL('symlink');
     return this.withFid(dir, opts.signal, async (f) => {
       const r = await this.rpc(
         { type: 'Tsymlink', fid: f.fid, name, symtgt: opts.target, gid: opts.gid ?? NONUNAME },
@@ -454,6 +515,11 @@ export class Session {
    *   const target = await session.readlink({ path: 'latest' });
    */
   async readlink(opts: PathOptions): Promise<string> {
+    if (this.dialect === '9P2000.u') {
+      const st = await this.dirstat(opts);
+      if ((st.mode & DMSYMLINK) === 0) throw new RemoteError(ERRNO.EINVAL, 'EINVAL: not a symlink');
+      return st.extension ?? '';
+    }
     this.needDotL('readlink');
     return this.withFid(opts.path, opts.signal, async (f) => (await this.rpc({ type: 'Treadlink', fid: f.fid }, { signal: opts.signal })).target);
   }
@@ -478,6 +544,12 @@ export class Session {
       await this.root.clunk().catch(() => {});
     }
     this.mux.close();
+  }
+
+  private needClassic(what: string): void {
+    if (this.dialect === '9P2000.L') {
+      throw new RemoteError(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: ${what} needs 9P2000 or 9P2000.u, the session speaks 9P2000.L`);
+    }
   }
 
   private needDotL(what: string): void {

@@ -18,6 +18,36 @@ export interface FidEntry<N> {
   opened: boolean;
   uname: string;
   nUname: number;
+  /** 9P2000/9P2000.u only (absent under 9P2000.L): what those dialects keep per fid. */
+  classic?: ClassicFid;
+}
+
+/** Per-fid state of the 9P2000/9P2000.u translation (src/server/classic.ts). */
+export interface ClassicFid {
+  /** The tree attached to, to find a fid's parent again (Twstat rename). */
+  aname: string;
+  /** Names walked from the attach root ('..' pops): the last is the stat name. */
+  names: string[];
+  /** Opened, and a directory: Tread returns stat entries. */
+  dir: boolean;
+  /** Opened with ORCLOSE: removed when clunked. */
+  rclose: boolean;
+  /** Where a directory read stands. */
+  dirRead?: DirRead;
+}
+
+/** read(5) on a directory: offsets are bytes of stat entries returned so far. */
+export interface DirRead {
+  /** The only offset (besides 0) the next Tread may ask for. */
+  offset: bigint;
+  /** The handler's readdir cookie after the entries fetched so far. */
+  cookie: bigint;
+  /** Entries fetched and not yet returned. */
+  pending: { name: string }[];
+  at: number;
+  /** A stat that did not fit in the last reply, returned first by the next. */
+  carry?: Uint8Array;
+  eof: boolean;
 }
 
 const RESERVED = Symbol('reserved');

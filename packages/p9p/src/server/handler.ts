@@ -56,6 +56,14 @@ export interface Handler<N = unknown> {
   ): Awaitable<{ qid: Qid; iounit: number; node: N }>;
   /** Tread on an opened fid: at most `count` bytes (the server refuses more). */
   read?(node: N, offset: bigint, count: number, ctx: RequestContext): Awaitable<Uint8Array>;
+  /**
+   * Tread on an opened fid, into `buf` (at most buf.length bytes at
+   * `offset`); returns how many bytes it wrote there. `buf` is the data field
+   * of the reply frame itself, so nothing is copied afterwards; its bytes
+   * past the count returned are never sent. Used instead of `read` when
+   * present (not for 9P2000/.u directory reads).
+   */
+  readInto?(node: N, offset: bigint, buf: Uint8Array, ctx: RequestContext): Awaitable<number>;
   /** Twrite on an opened fid: the bytes written. */
   write?(node: N, offset: bigint, data: Uint8Array, ctx: RequestContext): Awaitable<number>;
   /**

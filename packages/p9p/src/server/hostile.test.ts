@@ -1,10 +1,12 @@
 // Hostile input: random and mutated frames thrown at the server over
-// in-memory streams. P9P_FUZZ_FRAMES sets the count (default 100,000).
+// in-memory streams, in each dialect. P9P_FUZZ_FRAMES sets the count for
+// 9P2000.L (default 100,000); 9P2000.u and 9P2000 get half as many each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { Channel } from '../channel/channel.js';
 import { duplexPair } from '../channel/pair.js';
-import { NOFID, NOTAG } from '../codec/constants.js';
+import { DMDEVICE, DMDIR, DMLINK, DMSYMLINK, NOFID, NOTAG, ORCLOSE, OTRUNC } from '../codec/constants.js';
+import { dontTouchStat } from '../codec/stat.js';
 import { decode } from '../codec/decode.js';
 import { encode } from '../codec/encode.js';
 import type { Dialect, Fcall } from '../codec/types.js';
@@ -36,6 +38,47 @@ const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
 
 const names = ['a', 'b', 'dir', 'f', '..', '.', 'x'.repeat(300), 'sub', ''];
+
+/** One valid frame of every 9P2000/.u T-message (and some .L ones, which must be refused), with random fids. */
+function classicSeeds(dialect: Dialect): { msg: Fcall; dialect: Dialect }[] {
+  const fid = (): number => pick([0, 1, 2, 3, int(MAX_FIDS * 2), NOFID]);
+  const C = (msg: Fcall): { msg: Fcall; dialect: Dialect } => ({ msg, dialect });
+  const L = (msg: Fcall): { msg: Fcall; dialect: Dialect } => ({ msg, dialect: '9P2000.L' });
+  const tag = 1;
+  const stat = { ...dontTouchStat() };
+  const field = int(6);
+  if (field === 0) stat.name = pick(names);
+  if (field === 1) stat.length = pick([0n, 3n, 1n << 50n]);
+  if (field === 2) stat.mode = pick([0o644, (DMDIR | 0o755) >>> 0, 0xffffffff, int(0x100000000)]);
+  if (field === 3) stat.mtime = int(0x100000000);
+  if (field === 4) stat.uid = pick(['0', 'glenda', '']);
+  if (field === 5) stat.qid = { type: 0, version: 0, path: BigInt(int(100)) };
+  return [
+    C({ type: 'Tversion', tag: NOTAG, msize: pick([MSIZE, 1 << 30, 0, 100]), version: pick([dialect, '9P2000.L', 'x']) }),
+    C({ type: 'Tauth', tag, afid: fid(), uname: 'u', aname: '', nUname: 0 }),
+    C({ type: 'Tattach', tag, fid: fid(), afid: NOFID, uname: 'u', aname: pick(['', '/']), nUname: 0 }),
+    C({ type: 'Tflush', tag, oldtag: int(8) }),
+    C({ type: 'Twalk', tag, fid: fid(), newfid: fid(), wnames: Array.from({ length: int(17) }, () => pick(names)) }),
+    C({ type: 'Topen', tag, fid: fid(), mode: pick([0, 1, 2, 3, OTRUNC | 1, ORCLOSE, int(256)]) }),
+    C({
+      type: 'Tcreate',
+      tag,
+      fid: fid(),
+      name: pick(names),
+      perm: pick([0o644, (DMDIR | 0o755) >>> 0, (DMSYMLINK | 0o777) >>> 0, (DMLINK | 0o644) >>> 0, (DMDEVICE | 0o644) >>> 0, int(0x100000000)]),
+      mode: pick([0, 1, 2, ORCLOSE | 2, int(256)]),
+      extension: pick(['', 'f', '../../etc', '1\n', '99', 'c 1 3']),
+    }),
+    C({ type: 'Tread', tag, fid: fid(), offset: BigInt(pick([0, int(100_000)])), count: pick([0, 10, 100, 8000, 0xffffffff]) }),
+    C({ type: 'Twrite', tag, fid: fid(), offset: pick([0n, 5n, 1n << 40n]), data: new Uint8Array(int(200)).fill(7) }),
+    C({ type: 'Tclunk', tag, fid: fid() }),
+    C({ type: 'Tremove', tag, fid: fid() }),
+    C({ type: 'Tstat', tag, fid: fid() }),
+    C({ type: 'Twstat', tag, fid: fid(), stat }),
+    L({ type: 'Tgetattr', tag, fid: fid(), requestMask: 0x3fffn }),
+    L({ type: 'Tlopen', tag, fid: fid(), flags: 0 }),
+  ].filter((x) => !('name' in x.msg) || (x.msg as { name: string }).name.length < 300);
+}
 
 /** One valid frame of every T-message (and some R-messages and 9P2000 ones), with random fids. */
 function seeds(): { msg: Fcall; dialect: Dialect }[] {
@@ -112,7 +155,7 @@ function setSize(f: Uint8Array, n: number): void {
 let desync = false;
 
 /** One hostile frame: a mutated valid frame, random bytes, a truncation or a bad length prefix. */
-function hostileFrame(): Uint8Array {
+function hostileFrame(dialect: Dialect): Uint8Array {
   desync = false;
   const r = rand();
   if (r < 0.002) {
@@ -131,7 +174,7 @@ function hostileFrame(): Uint8Array {
   let seed: { msg: Fcall; dialect: Dialect };
   let f: Uint8Array;
   try {
-    seed = pick(seeds());
+    seed = pick(dialect === '9P2000.L' ? seeds() : classicSeeds(dialect));
     f = Uint8Array.from(encode(seed.msg, seed.dialect));
   } catch {
     f = new Uint8Array(7);
@@ -168,7 +211,7 @@ interface Conn {
   handler: Handler<MemoryFid>;
 }
 
-function open(): Conn {
+function open(dialect: Dialect): Conn {
   const fs = new MemoryFs({ maxBytes: 1 << 20, maxNodes: 200 });
   fs.writeFile('f', 'hello');
   fs.writeFile('dir/sub/a', 'x');
@@ -177,15 +220,15 @@ function open(): Conn {
   a.on('error', () => {});
   a.resume(); // read and drop the replies
   const hello = [
-    encode({ type: 'Tversion', tag: NOTAG, msize: MSIZE, version: '9P2000.L' }, '9P2000.L'),
-    encode({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 }, '9P2000.L'),
+    encode({ type: 'Tversion', tag: NOTAG, msize: MSIZE, version: dialect }, dialect),
+    encode({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 }, dialect),
   ];
   for (const h of hello) a.write(h);
   return { a, b, conn, handler: fs };
 }
 
 /** Tversion, Tattach and Twalk on a fresh channel over `stream`: each must be answered correctly. */
-async function probe(stream: Duplex, conn: ServerConnection): Promise<void> {
+async function probe(stream: Duplex, conn: ServerConnection, dialect: Dialect): Promise<void> {
   stream.removeAllListeners('data');
   stream.pause();
   const got: Fcall[] = [];
@@ -195,7 +238,7 @@ async function probe(stream: Duplex, conn: ServerConnection): Promise<void> {
     maxSize: MSIZE,
     onFrame: (f) => {
       try {
-        got.push(decode(f, '9P2000.L'));
+        got.push(decode(f, dialect));
       } catch {
         /* a stale reply to garbage */
       }
@@ -215,26 +258,35 @@ async function probe(stream: Duplex, conn: ServerConnection): Promise<void> {
     }
   };
   // An msize no earlier Tversion used, to know our Rversion from theirs.
-  await ch.send(encode({ type: 'Tversion', tag: NOTAG, msize: MSIZE - 1, version: '9P2000.L' }, '9P2000.L'));
-  expect(await until((m) => m.type === 'Rversion' && m.msize === MSIZE - 1)).toMatchObject({ version: '9P2000.L' });
+  await ch.send(encode({ type: 'Tversion', tag: NOTAG, msize: MSIZE - 1, version: dialect }, dialect));
+  expect(await until((m) => m.type === 'Rversion' && m.msize === MSIZE - 1)).toMatchObject({ version: dialect });
   // Tversion clunked every fid.
   await new Promise((r) => setTimeout(r, 0));
   expect(conn.fidCount).toBe(0);
   got.length = 0;
-  await ch.send(encode({ type: 'Tattach', tag: 40000, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 }, '9P2000.L'));
+  await ch.send(encode({ type: 'Tattach', tag: 40000, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 }, dialect));
   expect((await until((m) => m.tag === 40000)).type).toBe('Rattach');
   // The garbage may have renamed or removed anything but the root: walk to it through "..".
-  await ch.send(encode({ type: 'Twalk', tag: 40001, fid: 0, newfid: 1, wnames: ['..', '..'] }, '9P2000.L'));
+  await ch.send(encode({ type: 'Twalk', tag: 40001, fid: 0, newfid: 1, wnames: ['..', '..'] }, dialect));
   const w = await until((m) => m.tag === 40001);
   expect(w.type).toBe('Rwalk');
   expect(w.type === 'Rwalk' && w.wqids.length).toBe(2);
-  await ch.send(encode({ type: 'Tgetattr', tag: 40002, fid: 1, requestMask: 0x3fffn }, '9P2000.L'));
-  expect((await until((m) => m.tag === 40002)).type).toBe('Rgetattr');
+  if (dialect === '9P2000.L') {
+    await ch.send(encode({ type: 'Tgetattr', tag: 40002, fid: 1, requestMask: 0x3fffn }, dialect));
+    expect((await until((m) => m.tag === 40002)).type).toBe('Rgetattr');
+  } else {
+    await ch.send(encode({ type: 'Tstat', tag: 40002, fid: 1 }, dialect));
+    expect(await until((m) => m.tag === 40002)).toMatchObject({ type: 'Rstat', stat: { name: '/' } });
+  }
   expect(conn.fidCount).toBe(2);
   ch.close();
 }
 
-describe('hostile input', () => {
+describe.each([
+  ['9P2000.L', FRAMES],
+  ['9P2000.u', Math.ceil(FRAMES / 2)],
+  ['9P2000', Math.ceil(FRAMES / 2)],
+] as const)('hostile input, %s', (dialect, FRAMES) => {
   const problems: unknown[] = [];
   const onProblem = (e: unknown): void => void problems.push(e);
   beforeAll(() => {
@@ -254,12 +306,12 @@ describe('hostile input', () => {
     let probed = 0;
     const reasons = new Map<string, number>();
     while (sent < FRAMES) {
-      const c = open();
+      const c = open(dialect);
       connections++;
       const perConn = 200 + int(800);
       let inStep = true;
       for (let i = 0; i < perConn && sent < FRAMES && !c.a.destroyed; i++) {
-        const hf = hostileFrame();
+        const hf = hostileFrame(dialect);
         if (desync) inStep = false;
         const ok = c.a.write(hf);
         sent++;
@@ -273,7 +325,7 @@ describe('hostile input', () => {
       if (c.a.destroyed) closedByServer++;
       if (!c.a.destroyed && inStep) {
         // A connection that survived the garbage still answers properly.
-        await probe(c.a, c.conn);
+        await probe(c.a, c.conn, dialect);
         probed++;
       }
       c.a.destroy();
@@ -283,14 +335,14 @@ describe('hostile input', () => {
       expect(c.conn.inFlight).toBe(0);
     }
     // And a fresh one works too.
-    const last = open();
-    await probe(last.a, last.conn);
+    const last = open(dialect);
+    await probe(last.a, last.conn, dialect);
     last.a.destroy();
     await last.conn.done;
     expect(last.conn.fidCount).toBe(0);
     expect(problems).toEqual([]);
     console.log(
-      `hostile: ${sent} frames over ${connections} connections (${closedByServer} closed by the server, ${probed} probed) in ${Date.now() - started} ms, seed ${SEED}`,
+      `hostile ${dialect}: ${sent} frames over ${connections} connections (${closedByServer} closed by the server, ${probed} probed) in ${Date.now() - started} ms, seed ${SEED}`,
     );
     console.log(`close reasons: ${JSON.stringify(Object.fromEntries(reasons))}`);
   }, 120_000);

@@ -250,8 +250,11 @@ describe('serve: protocol rules', () => {
     const r = raw(new MemoryFs() as Handler<unknown>);
     r.send({ type: 'Tclunk', tag: 1, fid: 0 });
     expect(await r.next()).toMatchObject({ type: 'Rlerror', ecode: 71 });
-    r.send({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000.u' });
+    r.send({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P3000' });
     expect(await r.next()).toMatchObject({ type: 'Rversion', version: 'unknown' });
+    // Still not negotiated: requests are refused.
+    r.send({ type: 'Tclunk', tag: 1, fid: 0 });
+    expect(await r.next()).toMatchObject({ type: 'Rlerror', ecode: 71 });
     r.send({ type: 'Tversion', tag: NOTAG, msize: 1 << 24, version: '9P2000.L' });
     expect(await r.next()).toMatchObject({ type: 'Rversion', version: '9P2000.L', msize: 8192 });
     r.ch.close();

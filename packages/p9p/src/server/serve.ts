@@ -12,7 +12,15 @@
  *   after the reply to the original message, if any" (the client may see the
  *   reply, then the Rflush, and never the reverse).
  * intro(5): "... the server may respond to any other request with an
- *   Rerror." (9P2000.L: Rlerror).
+ *   Rerror." (9P2000.L: Rlerror; 9P2000.u: Rerror with errno[4]).
+ * version(5): "If the server does not understand the client's version
+ *   string, it should respond with an Rversion message (not Rerror) with
+ *   the version string the 7 characters unknown."
+ *
+ * The dialect is the one Tversion asked for: "9P2000.L", "9P2000.u" or
+ * "9P2000" (other "9P2000.x" fall back to "9P2000", anything else is
+ * "unknown"). 9P2000/.u requests are translated onto the same Handler
+ * (dispatch.ts, classic.ts).
  *
  * Requests run concurrently and are answered as they finish. A flushed
  * request's handler sees its signal abort; its reply is sent (before the
@@ -23,20 +31,22 @@
  * its tag; an oversize or undersized size[4] closes the connection. When the
  * connection ends every fid is handed to the handler's clunk hook.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NOTAG } from '../codec/constants.js';
 import { decode } from '../codec/decode.js';
-import { encode } from '../codec/encode.js';
+import { encode, encodeInto } from '../codec/encode.js';
 import { ProtocolError } from '../codec/errors.js';
 import type { Dialect, Fcall } from '../codec/types.js';
 import { Channel } from '../channel/channel.js';
-import { ERRNO } from '../channel/errno.js';
+import { ERRNO, errnoText } from '../channel/errno.js';
 import { ChannelError } from '../channel/errors.js';
 import { MAX_MSIZE, serverVersion } from '../channel/version.js';
 import { dispatch } from './dispatch.js';
-import type { DispatchState } from './dispatch.js';
+import type { DispatchState, InPlaceRread, SignalSource } from './dispatch.js';
 import { errnoOf } from './errno-of.js';
 import { FidTable } from './fidtable.js';
+import type { FidEntry } from './fidtable.js';
 import type { Handler } from './handler.js';
 
 export interface ServeOptions<N> {
@@ -64,18 +74,41 @@ export interface ServerConnection {
   close(): void;
 }
 
+/** A request's abort state; its AbortSignal is made only when a handler reads ctx.signal. */
+class Abort implements SignalSource {
+  private ac: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController();
+      if (this.aborted) this.ac.abort(this.reason);
+    }
+    return this.ac.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.ac?.abort(reason);
+  }
+}
+
 interface Running {
-  ac: AbortController;
+  ac: Abort;
   flushed: boolean;
   /** Set by Tversion: no reply at all, not even a success. */
   cancelled: boolean;
   done: Promise<void>;
 }
 
-const DIALECTS: readonly Dialect[] = ['9P2000.L'];
+const DIALECTS: readonly Dialect[] = ['9P2000.L', '9P2000.u', '9P2000'];
 
 /**
- * Serves 9P2000.L on `stream` from `handler` until the stream ends.
+ * Serves 9P2000.L, 9P2000.u or 9P2000 (as the client's Tversion asks) on
+ * `stream` from `handler` until the stream ends.
  *
  * @example
  *   const server = await listen({
@@ -101,11 +134,48 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       // A failing clunk hook still frees the fid.
     }
   };
+  /** A fid the connection drops (Tversion, close): ORCLOSE still removes its file. */
+  const drop = async (e: FidEntry<N>): Promise<void> => {
+    if (e.classic?.rclose === true && e.opened) {
+      try {
+        await handler.remove?.(e.node, { signal: AbortSignal.abort(), uname: e.uname, nUname: e.nUname });
+      } catch {
+        // Best effort: the fid is going away whatever happens.
+      }
+    }
+    await release(e.node);
+  };
+  /*
+   * Rread frames of 64 KiB and more come from a few reusable buffers of
+   * msize bytes: allocating (and page-faulting in) a fresh 128 KiB-1 MiB
+   * buffer per Tread cost more than the read itself. A buffer goes back only
+   * once the stream is done with it, and at most POOL wait here. Only on a
+   * plain net.Socket (TCP, Unix), whose write copies the bytes into the
+   * kernel before calling back: another Duplex (a subclass included) may
+   * hand the very buffer on (duplexPair gives it to its reader, who may keep
+   * views of it).
+   */
+  const POOL = 2;
+  const POOLED = 64 * 1024;
+  const reusable = Object.getPrototypeOf(opts.stream) === Socket.prototype;
+  let pool: Uint8Array[] = [];
+  const frameBuffer = (size: number): Uint8Array => {
+    if (!reusable || size < POOLED || size > msize) return Buffer.allocUnsafe(size);
+    const b = pool.pop();
+    return b !== undefined && b.length >= size ? b : Buffer.allocUnsafeSlow(msize);
+  };
+  const recycle = (b: Uint8Array): void => {
+    if (b.length === msize && b.byteOffset === 0 && pool.length < POOL && live) pool.push(b);
+  };
   const state: DispatchState<N> = {
     handler,
     fids,
+    frameBuffer,
     get msize() {
       return msize;
+    },
+    get dialect() {
+      return dialect ?? '9P2000.L';
     },
     release,
   };
@@ -129,18 +199,24 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
   }
 
   /** Writes a reply; resolves once the stream has taken it (backpressure). */
-  function send(m: Fcall): Promise<void> {
+  function send(m: Fcall | InPlaceRread): Promise<void> {
     let frame: Uint8Array;
+    let reuse: Uint8Array | undefined;
     try {
-      frame = encode(m, dialect ?? '9P2000.L');
+      if ('frame' in m) {
+        // Rread read straight into its frame: only the header is written here.
+        frame = m.frame.subarray(0, encodeInto(m, dialect ?? '9P2000.L', m.frame, 0));
+        reuse = m.frame;
+      } else frame = encode(m, dialect ?? '9P2000.L');
       if (frame.length > msize) throw new RangeError(`${m.type} of ${frame.length} bytes exceeds msize`);
     } catch {
       // The handler produced something unsendable: answer EIO instead.
-      frame = encode({ type: 'Rlerror', tag: m.tag, ecode: ERRNO.EIO }, '9P2000.L');
+      frame = encode(error(m.tag, ERRNO.EIO), dialect ?? '9P2000.L');
     }
     queued++;
     flow();
-    return channel.send(frame).then(
+    const full = reuse;
+    return channel.send(frame, full === undefined ? undefined : () => recycle(full)).then(
       () => {
         queued--;
         flow();
@@ -151,19 +227,21 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     );
   }
 
+  /** The error reply of the dialect: Rlerror, Rerror with errno (.u), Rerror (9P2000). */
   function error(tag: number, errno: number): Fcall {
-    return { type: 'Rlerror', tag, ecode: errno };
+    if (dialect === undefined || dialect === '9P2000.L') return { type: 'Rlerror', tag, ecode: errno };
+    return dialect === '9P2000.u' ? { type: 'Rerror', tag, ename: errnoText(errno), errno } : { type: 'Rerror', tag, ename: errnoText(errno) };
   }
 
-  function start(tag: number, work: (signal: AbortSignal, alive: () => boolean) => Promise<Fcall | undefined>): void {
-    const ac = new AbortController();
+  function start(tag: number, work: (signal: SignalSource, alive: () => boolean) => Promise<Fcall | InPlaceRread | undefined>): void {
+    const ac = new Abort();
     const r: Running = { ac, flushed: false, cancelled: false, done: Promise.resolve() };
     running.set(tag, r);
     flow();
     r.done = (async () => {
-      let reply: Fcall | undefined;
+      let reply: Fcall | InPlaceRread | undefined;
       try {
-        reply = await work(ac.signal, () => live && !r.cancelled);
+        reply = await work(ac, () => live && !r.cancelled);
       } catch (e) {
         // A flushed request that failed (most likely because it was aborted) is not answered.
         reply = r.flushed ? undefined : error(tag, errnoOf(e));
@@ -184,7 +262,7 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
   function onFrame(frame: Uint8Array): void {
     let m: Fcall;
     try {
-      m = decode(frame, '9P2000.L', { maxSize: msize });
+      m = decode(frame, dialect ?? '9P2000.L', { maxSize: msize });
     } catch (e) {
       const tag = e instanceof ProtocolError ? e.tag : undefined;
       if (tag === undefined || running.has(tag)) {
@@ -230,13 +308,14 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       r.ac.abort(new ChannelError('closed', 'Tversion'));
     }
     running.clear();
-    for (const e of fids.drain()) void release(e.node);
+    for (const e of fids.drain()) void drop(e);
     const v = serverVersion({ msize: asked, version: askedVersion, maxMsize, dialects: DIALECTS });
     if (v.version === 'unknown') {
       dialect = undefined;
     } else {
       dialect = v.version;
       msize = v.msize;
+      pool = [];
       channel.maxSize = msize;
     }
     void send({ type: 'Rversion', tag: NOTAG, msize: v.msize, version: v.version });
@@ -247,10 +326,10 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     live = false;
     const pending = [...running.values()];
     for (const r of pending) r.ac.abort(channel.reason);
-    const releasing = fids.drain().map((e) => release(e.node));
+    const releasing = fids.drain().map((e) => drop(e));
     void Promise.allSettled([...pending.map((r) => r.done), ...releasing]).then(() => {
       // Anything made while the last requests finished was released by adopt().
-      for (const e of fids.drain()) void release(e.node);
+      for (const e of fids.drain()) void drop(e);
       resolveDone(channel.reason ?? new ChannelError('closed', 'closed'));
     });
   }
