@@ -84,6 +84,26 @@ describe('port-control API (HTTP/JSON on a Unix socket)', () => {
     expect((await call(sock, 'DELETE', `/forwards/${encodeURIComponent(f.id)}`)).status).toBe(204);
   });
 
+  it('exposes to an IPv6 guest (on ::1 by default) and unexposes by its bracketed id', async () => {
+    const r = await call(sock, 'POST', '/forwards', JSON.stringify({ proto: 'tcp', hostPort: 0, guestIp: 'fd00:192:168:65::77', guestPort: 80 }));
+    expect(r.status).toBe(201);
+    const f = r.json as { id: string; hostIp: string; hostPort: number; guestIp: string };
+    expect(f).toMatchObject({ hostIp: '::1', guestIp: 'fd00:192:168:65::77' });
+    expect(f.id).toBe(`tcp:[::1]:${f.hostPort}`);
+    // The listener is up on the host's ::1 (where the host has one).
+    const reached = await new Promise<boolean>((res) => {
+      const c = net.connect({ host: '::1', port: f.hostPort }, () => {
+        c.destroy();
+        res(true);
+      });
+      c.on('error', () => res(false));
+    });
+    expect(reached).toBe(true);
+    expect((await call(sock, 'DELETE', `/forwards/${encodeURIComponent(f.id)}`)).status).toBe(204);
+    const bad = await call(sock, 'POST', '/forwards', JSON.stringify({ proto: 'udp', hostPort: 0, guestIp: 'fd00:192:168:65::1', guestPort: 53 }));
+    expect(bad).toMatchObject({ status: 400, json: { error: 'INVALID' } });
+  });
+
   it('rejects bad requests with a clear error and keeps serving', async () => {
     const cases: Array<[string, string, string | undefined, number, string]> = [
       ['POST', '/forwards', '{not json', 400, 'INVALID'],

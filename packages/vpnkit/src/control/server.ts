@@ -3,9 +3,9 @@
  * only its owner may connect to (mode 0600).
  *
  *   GET    /forwards          -> 200 [Forward...]
- *   POST   /forwards          {proto, hostIp?, hostPort, guestIp, guestPort}
+ *   POST   /forwards          {proto, hostIp?, hostPort, guestIp, guestPort}   (IPv4 or IPv6 addresses)
  *                             -> 201 Forward | 400 invalid | 409 in use | 429 limit
- *   DELETE /forwards/{id}     -> 204 | 404       (id as listed, URL-encoded)
+ *   DELETE /forwards/{id}     -> 204 | 404       (id as listed, URL-encoded: tcp:127.0.0.1:8080, udp:[::1]:53)
  *   GET    /stats             -> 200 the stack's counters
  *
  * Errors are `{"error": CODE, "message": "..."}`.  Request bodies are

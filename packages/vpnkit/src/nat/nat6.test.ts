@@ -32,6 +32,7 @@ import {
   parseFrame,
   type FrameRepr,
 } from '../wire/index.js';
+import { ManualClock } from '../testing/clock.js';
 import { nodeHost } from './host.js';
 import type { HostIcmp6 } from './icmp-nat.js';
 import { natRoutable6, udpFrames6 } from './packet.js';
@@ -148,6 +149,44 @@ describe.skipIf(!hasLoopback6)('NAT over IPv6 with host sockets on ::1', () => {
     expect(stack?.stats().tcp.opened).toBe(1);
   });
 
+  it('FIN-WAIT-2: a guest that never sends its FIN is reset after 60 s and the flow and host socket are freed', async () => {
+    let hostSide: net.Socket | undefined;
+    let hostClosed!: Promise<void>;
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      hostSide = s;
+      s.on('error', () => undefined);
+      hostClosed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+      s.end(); // the host half-closes at once and then waits for the guest
+    });
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const clock = new ManualClock(1_000_000);
+    const guest = start({ clock });
+    guest.send(syn(HOST6, port));
+    const synAck = tcpOf(await waitFrames(guest, isTcp6));
+    const seg = (flags: number, ack: number): Uint8Array => {
+      const r: TcpRepr = { srcPort: 40000, dstPort: port, seqNumber: 1001, ackNumber: ack, flags, windowLen: 65535, payload: new Uint8Array(0) };
+      return frame6(HOST6, IpProtocol.Tcp, TcpRepr.bufferLen(r), (b) => TcpRepr.emit(r, TcpPacket.unchecked(b), G6, HOST6));
+    };
+    guest.send(seg(TcpFlags.Ack, (synAck.seqNumber + 1) >>> 0));
+    const fin = tcpOf(await waitFrames(guest, (f) => isTcp6(f) && (tcpOf(f).flags & TcpFlags.Fin) !== 0));
+    guest.send(seg(TcpFlags.Ack, (fin.seqNumber + 1) >>> 0)); // our FIN acknowledged: FIN-WAIT-2
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stack!.stats().tcp.connections).toBe(1);
+    clock.advance(59_000);
+    expect(stack!.stats().tcp.connections).toBe(1);
+    expect(hostSide?.destroyed).toBe(false);
+    // Other traffic keeps the guest's neighbour entry (60 s) fresh, so the RST need not wait for ND.
+    guest.send(udp(GW6, 9, Uint8Array.of(0)));
+    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(1_100);
+    const rst = tcpOf(await waitFrames(guest, (f) => isTcp6(f) && (tcpOf(f).flags & TcpFlags.Rst) !== 0));
+    expect(rst.seqNumber).toBe((fin.seqNumber + 1) >>> 0);
+    expect(stack!.stats().tcp.connections).toBe(0);
+    await hostClosed; // the host socket was reset, not left half-open
+  });
+
   it('a SYN to a closed port on ::1 is answered with a RST', async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '::1', r));
@@ -174,6 +213,115 @@ describe.skipIf(!hasLoopback6)('NAT over IPv6 with host sockets on ::1', () => {
     expect(Ipv6Address.format(f.network.ip.src)).toBe('fd00:192:168:65::2');
     expect(f.network.transport.udp.srcPort).toBe(server.address().port);
     expect(f.network.transport.udp.dstPort).toBe(40001);
+  });
+
+  it('UDP to a closed port on ::1 is answered with an ICMPv6 port unreachable quoting the datagram', async () => {
+    const probe = dgram.createSocket('udp6');
+    await new Promise<void>((r) => probe.bind(0, '::1', r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const guest = start({ udp: { icmpErrors: { burst: 2, intervalMs: 60_000 } } });
+    const sent = udp(HOST6, port, new TextEncoder().encode('anyone?'));
+    guest.send(sent);
+    const f = await waitFrames(guest, (x) => x.network.kind === 'ipv6' && x.network.transport.kind === 'icmpv6');
+    if (f.network.kind !== 'ipv6' || f.network.transport.kind !== 'icmpv6') throw new Error('unreachable');
+    const icmp = f.network.transport.icmp;
+    expect(icmp.kind).toBe('dstUnreachable');
+    if (icmp.kind !== 'dstUnreachable') return;
+    expect(icmp.code).toBe(4);
+    expect(Ipv6Address.format(f.network.ip.src)).toBe('fd00:192:168:65::2');
+    expect(Ipv6Address.equals(f.network.ip.dst, G6)).toBe(true);
+    // The invoking packet, byte for byte: its IPv6 header and the whole UDP datagram.
+    expect([...icmp.data]).toEqual([...sent.subarray(54)]);
+    expect(Ipv6Address.equals(icmp.header.src, G6) && Ipv6Address.equals(icmp.header.dst, HOST6)).toBe(true);
+    // Rate-limited: of five more refusals, one more error (the burst of 2) gets through.
+    for (let i = 0; i < 5; i++) {
+      guest.send(udp(HOST6, port, Uint8Array.of(i)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const st = stack!.stats().udp;
+    expect(st.refused).toBe(6);
+    expect(st.icmpErrors).toBe(2);
+    expect(st.icmpLimited).toBe(4);
+  });
+
+  it('port forwards to an IPv6 guest: validation, ids and defaults', async () => {
+    start();
+    const fw = stack!.forwards;
+    const bad = async (spec: object): Promise<string> => fw.expose(spec as never).then(() => 'ok', (e: { code: string }) => e.code);
+    for (const g of ['fd00:192:168:65::1', 'fd00:192:168:65::2', 'fd00:192:168:65::', 'fd00:1::5', 'fe80::5', '::ffff:192.168.65.3', 'fd00:192:168:65::77%eth0']) {
+      expect(await bad({ proto: 'tcp', hostPort: 0, guestIp: g, guestPort: 80 }), g).toBe('INVALID');
+    }
+    expect(await bad({ proto: 'tcp', hostIp: '::1%lo', hostPort: 0, guestIp: 'fd00:192:168:65::77', guestPort: 80 })).toBe('INVALID');
+    const f = await fw.expose({ proto: 'tcp', hostPort: 0, guestIp: 'fd00:0192:0168:0065:0:0:0:77', guestPort: 80 });
+    expect(f.hostIp).toBe('::1'); // the default for an IPv6 guest
+    expect(f.guestIp).toBe('fd00:192:168:65::77'); // canonical text
+    expect(f.id).toBe(`tcp:[::1]:${f.hostPort}`);
+    expect(await bad({ proto: 'tcp', hostIp: '0:0::1', hostPort: f.hostPort, guestIp: 'fd00:192:168:65::78', guestPort: 80 })).toBe('EXISTS');
+    await fw.unexpose(f.id);
+    // IPv4 forwards keep their default and ids.
+    const f4 = await fw.expose({ proto: 'udp', hostPort: 0, guestIp: '192.168.65.3', guestPort: 53 });
+    expect(f4.id).toBe(`udp:127.0.0.1:${f4.hostPort}`);
+    const off = new Stack({ ipv6: false });
+    expect(await off.forwards.expose({ proto: 'tcp', hostPort: 0, guestIp: 'fd00:192:168:65::77', guestPort: 80 }).catch((e: { code: string }) => e.code)).toBe('INVALID');
+  });
+
+  it('a TCP port forward on [::1] opens a connection to the guest from the gateway IPv6 address and relays both ways', async () => {
+    const guest = start();
+    guest.send(udp(GW6, 9, Uint8Array.of(0))); // the guest is known to ND (its own traffic)
+    const f = await stack!.forwards.expose({ proto: 'tcp', hostIp: '::1', hostPort: 0, guestIp: Ipv6Address.format(G6), guestPort: 80 });
+    const client = net.connect({ host: '::1', port: f.hostPort });
+    closers.push(() => client.destroy());
+    const got: Buffer[] = [];
+    client.on('data', (d) => got.push(d));
+    const synSeg = tcpOf(await waitFrames(guest, isTcp6));
+    expect(synSeg.flags).toBe(TcpFlags.Syn);
+    expect(synSeg.dstPort).toBe(80);
+    expect(Ipv6Address.equals(synSeg.src, GW6)).toBe(true);
+    expect(Ipv6Address.equals(synSeg.dst, G6)).toBe(true);
+    const reply = (flags: number, seq: number, payload: Uint8Array): Uint8Array => {
+      const r: TcpRepr = { srcPort: 80, dstPort: synSeg.srcPort, seqNumber: seq, ackNumber: (synSeg.seqNumber + 1) >>> 0, flags, windowLen: 65535, payload, maxSegSize: flags & TcpFlags.Syn ? 1440 : undefined };
+      const b = new Uint8Array(14 + 40 + TcpRepr.bufferLen(r));
+      EthernetRepr.emit({ src: G_MAC, dst: GW_MAC, etherType: EtherType.Ipv6 }, EthernetFrame.unchecked(b));
+      Ipv6Repr.emit({ src: G6, dst: GW6, nextHeader: IpProtocol.Tcp, payloadLen: TcpRepr.bufferLen(r), hopLimit: 64 }, Ipv6Packet.unchecked(b.subarray(14)));
+      TcpRepr.emit(r, TcpPacket.unchecked(b.subarray(54)), G6, GW6);
+      return b;
+    };
+    guest.send(reply(TcpFlags.Syn | TcpFlags.Ack, 5000, new Uint8Array(0)));
+    client.write('hello guest');
+    const data = tcpOf(await waitFrames(guest, (x) => isTcp6(x) && tcpOf(x).payload.length > 0));
+    expect(new TextDecoder().decode(data.payload)).toBe('hello guest');
+    guest.send(reply(TcpFlags.Ack | TcpFlags.Psh, 5001, new TextEncoder().encode('hello host')));
+    const end = Date.now() + 3000;
+    while (Buffer.concat(got).toString() !== 'hello host' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(Buffer.concat(got).toString()).toBe('hello host');
+    expect(stack!.stats().tcp.forwarded).toBe(1);
+  });
+
+  it('a UDP port forward on [::1] reaches the guest from a gateway port, and the guest\'s reply reaches the client', async () => {
+    const guest = start();
+    guest.send(udp(GW6, 9, Uint8Array.of(0)));
+    const f = await stack!.forwards.expose({ proto: 'udp', hostIp: '::1', hostPort: 0, guestIp: Ipv6Address.format(G6), guestPort: 5353 });
+    expect(f.id).toBe(`udp:[::1]:${f.hostPort}`);
+    const client = dgram.createSocket('udp6');
+    closers.push(() => client.close());
+    const got: string[] = [];
+    const answer = new Promise<string>((r) => client.on('message', (m) => r(got[got.push(m.toString()) - 1]!)));
+    client.send('question', f.hostPort, '::1');
+    const q = await waitFrames(guest, isUdp6);
+    if (q.network.kind !== 'ipv6' || q.network.transport.kind !== 'udp') throw new Error('unreachable');
+    const u = q.network.transport.udp;
+    expect(new TextDecoder().decode(u.payload)).toBe('question');
+    expect(u.dstPort).toBe(5353);
+    expect(Ipv6Address.equals(q.network.ip.src, GW6)).toBe(true);
+    // The guest answers from its port to the gateway port the question came from.
+    guest.send(udp(GW6, u.srcPort, new TextEncoder().encode('answer'), 5353));
+    expect(await answer).toBe('answer');
+    // From another guest port: not the forward's guest endpoint, dropped.
+    guest.send(udp(GW6, u.srcPort, new TextEncoder().encode('spoof'), 5354));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['answer']);
   });
 
   it('a UDP service on the gateway (DNS on 53) answers over IPv6 too', async () => {

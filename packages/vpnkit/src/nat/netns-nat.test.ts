@@ -147,6 +147,37 @@ describe.skipIf(netnsSkipReason !== '')('NAT against the Linux kernel in a netns
     expect(r.ms).toBeLessThan(2000);
   }, 30_000);
 
+  it('UDP to a closed host port: the kernel gets an ICMP port unreachable, a connected socket "Connection refused" at once', async () => {
+    const probe = dgram.createSocket('udp4');
+    const port = await new Promise<number>((r) => probe.bind(0, '127.0.0.1', () => r(probe.address().port)));
+    await new Promise<void>((r) => probe.close(() => r()));
+    const before = stack.stats().udp;
+    // A small datagram, then one of 4000 bytes (fragmented by the guest, reassembled by us):
+    // each on its own connected socket, each must fail with ECONNREFUSED.
+    const script = `
+      const dgram = require('dgram'); const t0 = Date.now();
+      const one = (n) => new Promise((res) => {
+        const s = dgram.createSocket('udp4');
+        const t = setTimeout(() => { s.close(); res('timeout'); }, 3000);
+        s.on('error', (e) => { clearTimeout(t); s.close(); res(e.code + ':' + (Date.now() - t0)); });
+        s.connect(${port}, '192.168.65.2', () => s.send(Buffer.alloc(n, 7)));
+      });
+      (async () => { console.log((await one(10)) + ' ' + (await one(4000))); })();`;
+    const r = await guest.exec(['node', '-e', script], { timeoutMs: 20_000 });
+    console.log(`UDP refused: ${r.stdout.trim()} ${r.stderr.trim()}`);
+    const [small, big] = r.stdout.trim().split(' ');
+    expect(small?.split(':')[0]).toBe('ECONNREFUSED');
+    expect(big?.split(':')[0]).toBe('ECONNREFUSED');
+    expect(Number(small?.split(':')[1])).toBeLessThan(1000);
+    const after = stack.stats().udp;
+    expect(after.icmpErrors - before.icmpErrors).toBe(2);
+    // And a plain C-library client (Python's socket module): recv() on the connected socket raises.
+    const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(3)\ns.connect(('192.168.65.2', ${port}))\ns.send(b'x')\ns.recv(100)\n`;
+    const nc = await guest.exec(['python3', '-c', py], { timeoutMs: 10_000 });
+    console.log(`python3 UDP client: code ${nc.code} ${nc.stderr.trim().split('\n').pop() ?? ''} in ${Math.round(nc.ms)} ms`);
+    expect(nc.stderr).toMatch(/Connection refused/);
+  }, 30_000);
+
   it('1,000 concurrent connections all complete', async () => {
     const echo = net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
     const port = await new Promise<number>((r) => echo.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => r((echo.address() as net.AddressInfo).port)));

@@ -262,16 +262,21 @@ export class TcpNat {
   }
 
   /**
-   * Port forward: relay a host connection to `guestIp:guestPort`, from the
-   * gateway address and an ephemeral port.  The socket must be paused.
+   * Port forward: relay a host connection to `guestIp:guestPort` (IPv4 or
+   * IPv6), from the gateway address of that family and an ephemeral port.
+   * The socket must be paused.
    */
-  openToGuest(socket: net.Socket, guestIp: Ipv4Address, guestPort: number, forwardId?: string): boolean {
+  openToGuest(socket: net.Socket, guestIp: IpAddress, guestPort: number, forwardId?: string): boolean {
     if (this.closed || this.flows.size >= this.opts.maxConnections) {
       this.counters.overflow++;
       socket.destroy();
       return false;
     }
-    const src = this.config.gatewayIp;
+    if (typeof guestIp !== 'number' && !this.config.ipv6) {
+      socket.destroy();
+      return false;
+    }
+    const src: IpAddress = typeof guestIp === 'number' ? this.config.gatewayIp : this.config.gatewayIpv6;
     let port = 0;
     for (let tries = 0; tries < 64; tries++) {
       const p = 32768 + Math.floor(Math.random() * (61000 - 32768));

@@ -10,10 +10,18 @@
  *
  *   guest [fd00:192:168:65::x]:5000 -> hostIpv6:P   an IPv6 socket sends to [::1]:P
  *
- * The gateway's own UDP services (DNS on port 53, over either family) and
- * port-forward replies (IPv4) are handled before the NAT.  Datagrams larger
- * than the MTU are fragmented towards the guest (IPv4 or IPv6 fragments).  Flows expire after `idleTimeoutMs` without
- * traffic either way; the table is bounded (`maxFlows`, oldest evicted).
+ * Traffic to the host alias takes a connected socket per (guest endpoint,
+ * host port) instead: Linux tells an unconnected UDP socket nothing of the
+ * ICMP errors its datagrams cause, a connected one gets ECONNREFUSED, which
+ * becomes an ICMP port unreachable to the guest (RFC 1122 §4.1.3.1 / RFC
+ * 4443 §3.1) quoting the guest's last datagram, rate-limited.  The price:
+ * replies to such a flow come only from the port it sent to.
+ *
+ * The gateway's own UDP services (DNS on port 53) and port-forward replies
+ * (both over either family) are handled before the NAT.  Datagrams larger
+ * than the MTU are fragmented towards the guest (IPv4 or IPv6 fragments).
+ * Flows (both kinds) expire after `idleTimeoutMs` without traffic either
+ * way; the table is bounded (`maxFlows`, oldest evicted).
  */
 
 import type * as dgram from 'node:dgram';
@@ -21,6 +29,13 @@ import type { Clock, StackConfig } from '../stack/config.js';
 import { Ipv4Address, Ipv6Address, type IpAddress, type UdpRepr } from '../wire/index.js';
 import { DeadlineQueue } from './deadlines.js';
 import { FlowTable, sameAddr } from './flow-table.js';
+import {
+  IcmpErrorLimiter,
+  IcmpErrorType,
+  icmpv4ErrorFrame,
+  icmpv6ErrorFrame,
+  type IcmpErrorLimiterOptions,
+} from './icmp-error.js';
 import type { HostNetwork } from './host.js';
 import { natRoutable, natRoutable6, udpFrames, udpFrames6 } from './packet.js';
 import type { GuestPort, IpEnds } from './tcp-nat.js';
@@ -35,7 +50,16 @@ export interface UdpNatOptions {
   idleTimeoutMs?: number;
   /** Services on the gateway address, by port. */
   localServices?: ReadonlyMap<number, LocalUdpService>;
+  /** Rate of the ICMP port unreachables sent to guests. Default 10 at once, then 10 per second. */
+  icmpErrors?: IcmpErrorLimiterOptions;
 }
+
+/**
+ * The quote of the datagram being handed over, for an ICMP error about it
+ * (`icmpv4ErrorQuote`/`icmpv6ErrorQuote`): undefined when no error may be
+ * sent about it.  Called only when one may be needed.
+ */
+export type UdpQuote = () => Uint8Array | undefined;
 
 export interface UdpNatStats {
   flows: number;
@@ -45,20 +69,35 @@ export interface UdpNatStats {
   dropped: number;
   expired: number;
   evicted: number;
+  /** Host ports that refused a guest's datagram (ECONNREFUSED on a host-alias flow). */
+  refused: number;
+  /** ICMP port unreachables sent to guests, and those the rate limit held back. */
+  icmpErrors: number;
+  icmpLimited: number;
 }
+
+/** Datagrams held while a host-alias flow's socket connects. */
+const MAX_CONNECTING = 64;
 
 interface UdpFlow {
   readonly guestIp: IpAddress;
   readonly guestPort: number;
-  /** One mapping per guest endpoint whatever the peer: the table's peer fields are fixed. */
-  readonly peerIp: 0;
-  readonly peerPort: 0;
+  /**
+   * 0 and 0: one mapping per guest endpoint whatever the peer.  The host
+   * alias and a port: a connected socket to the host's loopback.
+   */
+  readonly peerIp: IpAddress;
+  readonly peerPort: number;
   readonly socket: dgram.Socket;
   lastActive: number;
+  /** Connected flows: datagrams waiting for connect() (undefined once connected). */
+  connecting: Uint8Array[] | undefined;
+  /** Connected flows: what an ICMP error about the last datagram quotes. */
+  quote: Uint8Array | undefined;
 }
 
-/** Replies to datagrams a port forward sent into the guest, by the gateway port it used. */
-export type UdpReturnPath = (payload: Uint8Array, guestIp: Ipv4Address, guestPort: number) => void;
+/** Replies to datagrams a port forward sent into the guest, by the gateway port it used (either family). */
+export type UdpReturnPath = (payload: Uint8Array, guestIp: IpAddress, guestPort: number) => void;
 
 export class UdpNat {
   private readonly flows = new FlowTable<UdpFlow>();
@@ -67,7 +106,8 @@ export class UdpNat {
   private readonly maxFlows: number;
   private readonly idleMs: number;
   private readonly services: ReadonlyMap<number, LocalUdpService>;
-  private readonly counters = { toHost: 0, toGuest: 0, dropped: 0, expired: 0, evicted: 0 };
+  private readonly counters = { toHost: 0, toGuest: 0, dropped: 0, expired: 0, evicted: 0, refused: 0, icmpErrors: 0, icmpLimited: 0 };
+  private readonly limiter: IcmpErrorLimiter;
   private closed = false;
   private ident6 = (Math.random() * 0x100000000) >>> 0;
 
@@ -82,13 +122,17 @@ export class UdpNat {
     this.maxFlows = opts.maxFlows ?? 4096;
     this.idleMs = opts.idleTimeoutMs ?? 60_000;
     this.services = opts.localServices ?? new Map();
+    this.limiter = new IcmpErrorLimiter(opts.icmpErrors);
   }
 
-  /** A UDP datagram from the guest, over IPv4 or IPv6 (checksum verified, not a fragment). */
-  input(ip: IpEnds, udp: UdpRepr): void {
+  /**
+   * A UDP datagram from the guest, over IPv4 or IPv6 (checksum verified,
+   * not a fragment).  `quote` lets a refusal be answered with an ICMP error.
+   */
+  input(ip: IpEnds, udp: UdpRepr, quote?: UdpQuote): void {
     if (this.closed) return;
     if (typeof ip.src !== 'number' || typeof ip.dst !== 'number') {
-      this.input6(ip, udp);
+      this.input6(ip, udp, quote);
       return;
     }
     const src = ip.src >>> 0;
@@ -113,10 +157,11 @@ export class UdpNat {
       this.counters.dropped++;
       return;
     }
-    this.toHost(src, udp, dst === this.config.hostIp ? '127.0.0.1' : Ipv4Address.format(dst));
+    if (dst === this.config.hostIp) this.toHostAlias(src, udp, this.config.hostIp, quote);
+    else this.toHost(src, udp, Ipv4Address.format(dst));
   }
 
-  private input6(ip: IpEnds, udp: UdpRepr): void {
+  private input6(ip: IpEnds, udp: UdpRepr, quote?: UdpQuote): void {
     const src = ip.src as Ipv6Address;
     const dst = ip.dst as Ipv6Address;
     const c = this.config;
@@ -125,6 +170,11 @@ export class UdpNat {
       return;
     }
     if (sameAddr(dst, c.gatewayIpv6)) {
+      const back = this.returnPaths.get(udp.dstPort);
+      if (back !== undefined) {
+        back(udp.payload.slice(), src.slice(), udp.srcPort);
+        return;
+      }
       const service = this.services.get(udp.dstPort);
       if (service === undefined) {
         this.counters.dropped++;
@@ -139,7 +189,118 @@ export class UdpNat {
       this.counters.dropped++;
       return;
     }
-    this.toHost(src, udp, Ipv6Address.equals(dst, c.hostIpv6) ? '::1' : Ipv6Address.format(dst));
+    if (Ipv6Address.equals(dst, c.hostIpv6)) this.toHostAlias(src, udp, c.hostIpv6, quote);
+    else this.toHost(src, udp, Ipv6Address.format(dst));
+  }
+
+  /** To the host alias: the connected flow of (guest endpoint, port). */
+  private toHostAlias(src: IpAddress, udp: UdpRepr, alias: IpAddress, quote: UdpQuote | undefined): void {
+    const flow = this.aliasFlowFor(src, udp.srcPort, alias, udp.dstPort);
+    if (flow === undefined) {
+      this.counters.dropped++;
+      return;
+    }
+    flow.lastActive = this.clock.now();
+    flow.quote = quote?.();
+    // dgram may send after this call returns; the payload is a view into a frame.
+    const data = udp.payload.slice();
+    if (flow.connecting !== undefined) {
+      if (flow.connecting.length >= MAX_CONNECTING) {
+        this.counters.dropped++;
+        return;
+      }
+      flow.connecting.push(data);
+    } else {
+      this.sendConnected(flow, data);
+    }
+    this.counters.toHost++;
+  }
+
+  private sendConnected(flow: UdpFlow, data: Uint8Array): void {
+    flow.socket.send(data, (err) => {
+      if (err) this.onSocketError(flow, err);
+    });
+  }
+
+  /** ECONNREFUSED (from send or recv) is the host's port unreachable; anything else ends the flow. */
+  private onSocketError(flow: UdpFlow, err: Error): void {
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || flow.peerPort === 0) {
+      this.counters.dropped++;
+      this.drop(flow);
+      return;
+    }
+    if (this.flows.get(flow.guestIp, flow.guestPort, flow.peerIp, flow.peerPort) !== flow) return;
+    this.counters.refused++;
+    const quote = flow.quote;
+    flow.quote = undefined; // one error per datagram, as the host's own kernel
+    if (quote === undefined) return;
+    if (!this.limiter.take(this.clock.now())) {
+      this.counters.icmpLimited++;
+      return;
+    }
+    // From the host alias, as if it had answered itself.
+    if (typeof flow.peerIp === 'number' && typeof flow.guestIp === 'number') {
+      const f = icmpv4ErrorFrame(flow.peerIp, this.guest.nextIdent(), IcmpErrorType.V4_UNREACHABLE, IcmpErrorType.V4_PORT_UNREACHABLE, 0, quote);
+      this.guest.sendIpv4Frame(flow.guestIp, f);
+    } else if (typeof flow.peerIp !== 'number' && typeof flow.guestIp !== 'number') {
+      const f = icmpv6ErrorFrame(flow.peerIp, IcmpErrorType.V6_UNREACHABLE, IcmpErrorType.V6_PORT_UNREACHABLE, 0, quote);
+      this.guest.sendIpv6Frame(flow.guestIp, f);
+    } else {
+      return;
+    }
+    this.counters.icmpErrors++;
+  }
+
+  private aliasFlowFor(guestIp: IpAddress, guestPort: number, alias: IpAddress, port: number): UdpFlow | undefined {
+    if (port === 0) return undefined;
+    const existing = this.flows.get(guestIp, guestPort, alias, port);
+    if (existing !== undefined) return existing;
+    if (this.flows.size >= this.maxFlows) this.evictOldest();
+    const v4 = typeof guestIp === 'number';
+    let socket: dgram.Socket;
+    try {
+      socket = this.host.udpSocket(v4 ? 4 : 6);
+    } catch {
+      return undefined;
+    }
+    const flow: UdpFlow = {
+      guestIp: v4 ? guestIp : guestIp.slice(),
+      guestPort,
+      peerIp: v4 ? alias : (alias as Ipv6Address).slice(),
+      peerPort: port,
+      socket,
+      lastActive: this.clock.now(),
+      connecting: [],
+      quote: undefined,
+    };
+    socket.on('message', (msg, rinfo) => {
+      if (this.flows.get(flow.guestIp, guestPort, flow.peerIp, port) !== flow) return;
+      if (rinfo.port !== port) return; // connected: the kernel filters already
+      flow.lastActive = this.clock.now();
+      this.sendToGuest(flow.peerIp, port, flow.guestIp, guestPort, msg);
+    });
+    socket.on('error', (err) => this.onSocketError(flow, err));
+    try {
+      socket.connect(port, v4 ? '127.0.0.1' : '::1', () => {
+        const queued = flow.connecting ?? [];
+        flow.connecting = undefined;
+        if (this.flows.get(flow.guestIp, guestPort, flow.peerIp, port) !== flow) return;
+        for (const d of queued) this.sendConnected(flow, d);
+      });
+    } catch {
+      try {
+        socket.close();
+      } catch {
+        /* never bound */
+      }
+      return undefined;
+    }
+    socket.unref();
+    this.flows.add(flow);
+    const at = flow.lastActive + this.idleMs;
+    this.deadlines.set(flow, at);
+    this.wake(at);
+    return flow;
   }
 
   private toHost(src: IpAddress, udp: UdpRepr, hostAddr: string): void {
@@ -186,7 +347,7 @@ export class UdpNat {
     return this.ident6;
   }
 
-  /** Route guest datagrams sent to gatewayIp:`port` to `path` (port forwards). */
+  /** Route guest datagrams sent to the gateway's `port` (gatewayIp or gatewayIpv6) to `path` (port forwards). */
   addReturnPath(port: number, path: UdpReturnPath): void {
     this.returnPaths.set(port, path);
   }
@@ -210,7 +371,16 @@ export class UdpNat {
     } catch {
       return undefined;
     }
-    const flow: UdpFlow = { guestIp: v4 ? guestIp : guestIp.slice(), guestPort, peerIp: 0, peerPort: 0, socket, lastActive: this.clock.now() };
+    const flow: UdpFlow = {
+      guestIp: v4 ? guestIp : guestIp.slice(),
+      guestPort,
+      peerIp: 0,
+      peerPort: 0,
+      socket,
+      lastActive: this.clock.now(),
+      connecting: undefined,
+      quote: undefined,
+    };
     socket.on('message', (msg, rinfo) => {
       if (this.flows.get(flow.guestIp, guestPort, 0, 0) !== flow) return;
       const src = this.replySource(v4, rinfo);

@@ -81,6 +81,11 @@ export type Ipv4Handler = (input: Ipv4Input) => void;
 export interface Ipv6Input {
   readonly frame: FrameRepr & { network: { kind: 'ipv6' } };
   readonly srcMac: EthernetAddress;
+  /**
+   * The IPv6 packet bytes (a view into the frame), or undefined for a
+   * packet reassembled from fragments (`frame` holds the whole).
+   */
+  readonly packet?: Uint8Array | undefined;
 }
 
 export type Ipv6Handler = (input: Ipv6Input) => void;
@@ -197,7 +202,7 @@ export class Gateway {
         return;
       case 'ipv6':
         if (this.config.ipv6) {
-          this.inputIpv6(now, f as Ipv6Input['frame']);
+          this.inputIpv6(now, f as Ipv6Input['frame'], frame);
           return;
         }
         this.counters.unhandled++;
@@ -245,7 +250,8 @@ export class Gateway {
     this.counters.unhandled++;
   }
 
-  private inputIpv6(now: number, f: Ipv6Input['frame']): void {
+  private inputIpv6(now: number, f: Ipv6Input['frame'], frame: Uint8Array): void {
+    let raw: Uint8Array | undefined = frame;
     const srcMac = f.ethernet.src;
     this.ndp.activate(now);
     // The sender's binding: refreshed (or created for an unclaimed address) by its own traffic.
@@ -254,6 +260,7 @@ export class Gateway {
       const whole = this.reassemble6(now, f);
       if (whole === undefined) return;
       f = whole;
+      raw = undefined;
     }
     const { ip, transport } = f.network;
     if (transport.kind === 'icmpv6') {
@@ -277,7 +284,17 @@ export class Gateway {
       this.counters.unhandled++;
       return;
     }
-    this.ipv6Handler({ frame: f, srcMac });
+    const whole = raw;
+    this.ipv6Handler({
+      frame: f,
+      srcMac,
+      // Cut out only if asked (ICMP error quotes): parseFrame already checked both lengths.
+      get packet() {
+        if (whole === undefined) return undefined;
+        const eth = EthernetFrame.checked(whole);
+        return eth.payload.subarray(0, Math.min(eth.payload.length, 40 + Ipv6Packet.checkedHeader(eth.payload).payloadLen));
+      },
+    });
   }
 
   /** Feed an IPv6 fragment to the reassembler; the frame repr of the whole packet once complete. */

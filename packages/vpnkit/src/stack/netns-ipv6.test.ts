@@ -182,6 +182,85 @@ describe.skipIf(skip !== '').each([{ offload: true }, { offload: false }])('IPv6
     expect(stack.stats().icmp.replies).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
+  it('UDP to a closed port on ::1: the kernel gets an ICMPv6 port unreachable (ECONNREFUSED on a connected socket)', async () => {
+    const probe = dgram.createSocket('udp6');
+    const port = await new Promise<number>((r) => probe.bind(0, '::1', () => r(probe.address().port)));
+    await new Promise<void>((r) => probe.close(() => r()));
+    // Timed inside the client, from send() to the error (Python's start-up on a loaded machine is not ours).
+    const py = [
+      'import socket, time',
+      's = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)',
+      's.settimeout(3)',
+      `s.connect(('${HOST6}', ${port}))`,
+      't = time.monotonic()',
+      's.send(b"x")',
+      'try:',
+      '    s.recv(100)',
+      'except OSError as e:',
+      '    print(e.__class__.__name__, round((time.monotonic() - t) * 1000))',
+      '',
+    ].join('\n');
+    const r = await guest.exec(['python3', '-c', py], { timeoutMs: 15_000 });
+    console.log(`python3 UDP/IPv6 client: ${r.stdout.trim()} ${r.stderr.trim()}`);
+    const [err, ms] = r.stdout.trim().split(' ');
+    expect(err).toBe('ConnectionRefusedError');
+    expect(Number(ms)).toBeLessThan(1000);
+  }, 20_000);
+
+  it('port forwards from the host\'s ::1 to the guest\'s SLAAC address: 8 MiB over TCP intact, UDP echoed', async () => {
+    const fwd = stack.forwards;
+    const tcpF = await fwd.expose({ proto: 'tcp', hostIp: '::1', hostPort: 0, guestIp: addr6, guestPort: 8080 });
+    const udpF = await fwd.expose({ proto: 'udp', hostIp: '::1', hostPort: 0, guestIp: addr6, guestPort: 8053 });
+    // In the namespace: a TCP server answering "<sha256> <bytes> <peer>" once the client half-closes,
+    // and a UDP echo; both on the SLAAC address, each exiting after its first job.
+    const script = `
+      const net = require('net'), dgram = require('dgram'), crypto = require('crypto');
+      let jobs = 2; const done = () => { if (--jobs === 0) process.exit(0); };
+      const srv = net.createServer({ allowHalfOpen: true }, (c) => {
+        const h = crypto.createHash('sha256'); let n = 0;
+        c.on('data', (d) => { h.update(d); n += d.length; });
+        c.on('end', () => c.end(h.digest('hex') + ' ' + n + ' ' + c.remoteAddress + '\\n', () => { srv.close(); done(); }));
+      }).listen(8080, '${addr6}');
+      const u = dgram.createSocket('udp6');
+      u.on('message', (m, r) => u.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address, () => { u.close(); done(); }));
+      u.bind(8053, '${addr6}');`;
+    const server = guest.exec(['node', '-e', script], { timeoutMs: 40_000 });
+    const payload = randomBytes(8 * MiB);
+    const want = createHash('sha256').update(payload).digest('hex');
+    const net = await import('node:net');
+    const once = (): Promise<string> =>
+      new Promise((resolve) => {
+        const c = net.connect({ host: '::1', port: tcpF.hostPort, allowHalfOpen: true });
+        let answer = '';
+        c.on('data', (d: Buffer) => (answer += d.toString()));
+        c.on('error', () => resolve(''));
+        c.on('close', () => resolve(answer));
+        c.end(payload);
+      });
+    const answer = await until('the TCP server in the namespace', 20_000, async () => {
+      const a = await once();
+      return a === '' ? (await new Promise((r) => setTimeout(r, 300)), undefined) : a;
+    });
+    const [sum, bytes, peer] = answer.trim().split(' ');
+    expect(sum).toBe(want);
+    expect(Number(bytes)).toBe(8 * MiB);
+    expect(peer).toBe(GW6); // the guest sees the gateway's IPv6 address
+    const client = dgram.createSocket('udp6');
+    const echoed = new Promise<string>((r) => client.once('message', (m) => r(m.toString())));
+    await new Promise<void>((r) => client.bind(0, '::1', () => r()));
+    const timer = setInterval(() => client.send('ping6', udpF.hostPort, '::1'), 300);
+    client.send('ping6', udpF.hostPort, '::1');
+    try {
+      expect(await echoed).toBe('echo:ping6');
+    } finally {
+      clearInterval(timer);
+      client.close();
+    }
+    expect((await server).code).toBe(0);
+    await fwd.unexpose(tcpF.id);
+    await fwd.unexpose(udpF.id);
+  }, 60_000);
+
   it('UDP echo over IPv6 through the host alias, including datagrams fragmented both ways', async () => {
     const sock = dgram.createSocket('udp6');
     sock.on('message', (m, rinfo) => sock.send(m, rinfo.port, rinfo.address));

@@ -13,11 +13,22 @@ import { dnsTcpService, dnsUdpService, type DnsHandler } from '../nat/dns-servic
 import { PortForwarder } from '../nat/forward.js';
 import { nodeHost, type HostNetwork } from '../nat/host.js';
 import { IcmpNat, type IcmpNatStats } from '../nat/icmp-nat.js';
+import { icmpv4ErrorQuote, icmpv6ErrorQuote } from '../nat/icmp-error.js';
 import { TcpNat, type LocalTcpService, type TcpNatOptions, type TcpNatStats } from '../nat/tcp-nat.js';
 import { UdpNat, type LocalUdpService, type UdpNatOptions, type UdpNatStats } from '../nat/udp-nat.js';
 import { Switch, type Link, type SwitchStats } from '../switch/index.js';
 import { resolveStackConfig, systemClock, type Clock, type StackConfig, type StackOptions } from './config.js';
 import { Gateway, type GatewayStats, type Ipv4Input, type Ipv6Input } from './gateway.js';
+import {
+  EthernetAddress,
+  IpProtocol,
+  Ipv4Packet,
+  Ipv4Repr,
+  Ipv6Packet,
+  Ipv6Repr,
+  UdpPacket,
+  UdpRepr,
+} from '../wire/index.js';
 
 export interface StackInit extends StackOptions {
   /** Host sockets for the NAT and port forwards (default: the real ones). */
@@ -35,6 +46,41 @@ export interface StackStats {
   tcp: TcpNatStats;
   udp: UdpNatStats;
   icmp: IcmpNatStats;
+}
+
+/**
+ * What an ICMP error about a guest's UDP datagram quotes: its own bytes,
+ * or for one reassembled from fragments, its header re-made as the first
+ * fragment's with the UDP header after it.  Nothing for a frame sent to a
+ * link-layer group (RFC 1122 §3.2.2).
+ */
+function udpQuote4(input: Ipv4Input, c: StackConfig): Uint8Array | undefined {
+  const { ethernet, network } = input.frame;
+  if (!EthernetAddress.isUnicast(ethernet.dst) || network.transport.kind !== 'udp') return undefined;
+  const subnet = { network: c.network, prefixLen: c.prefixLen };
+  const raw = input.packet;
+  const p = Ipv4Packet.checkedHeader(raw);
+  if (p.fragOffset === 0 && !p.moreFrags) return icmpv4ErrorQuote(raw, subnet);
+  // Reassembled: the raw packet is the last fragment.
+  const udp = network.transport.udp;
+  const whole = new Uint8Array(20 + UdpRepr.bufferLen(udp));
+  Ipv4Repr.emit({ ...network.ip, moreFrags: false, fragOffset: 0, payloadLen: whole.length - 20 }, Ipv4Packet.unchecked(whole));
+  UdpRepr.emit(udp, UdpPacket.unchecked(whole.subarray(20)), network.ip.src, network.ip.dst);
+  return icmpv4ErrorQuote(whole.subarray(0, 28), subnet);
+}
+
+function udpQuote6(input: Ipv6Input): Uint8Array | undefined {
+  const { ethernet, network } = input.frame;
+  if (!EthernetAddress.isUnicast(ethernet.dst) || network.transport.kind !== 'udp') return undefined;
+  const raw = input.packet;
+  if (raw !== undefined) return icmpv6ErrorQuote(raw);
+  // Reassembled: the packet re-made without extension headers (bounded by the quote's 1232 bytes).
+  const udp = network.transport.udp;
+  const udpLen = UdpRepr.bufferLen(udp);
+  const whole = new Uint8Array(40 + udpLen);
+  Ipv6Repr.emit({ ...network.ip, nextHeader: IpProtocol.Udp, payloadLen: udpLen }, Ipv6Packet.unchecked(whole));
+  UdpRepr.emit(udp, UdpPacket.unchecked(whole.subarray(40)), network.ip.src, network.ip.dst);
+  return icmpv6ErrorQuote(whole);
 }
 
 /** Housekeeping interval for MAC aging when nothing else is due, ms. */
@@ -87,7 +133,7 @@ export class Stack {
     const { ip, transport } = input.frame.network;
     if (!this.running) return;
     if (transport.kind === 'tcp') this.tcp.input(ip, transport.tcp);
-    else if (transport.kind === 'udp') this.udp.input(ip, transport.udp);
+    else if (transport.kind === 'udp') this.udp.input(ip, transport.udp, () => udpQuote6(input));
     else if (transport.kind === 'icmpv6') this.icmp.input6(ip, transport.icmp);
   }
 
@@ -99,7 +145,7 @@ export class Stack {
         this.tcp.input(ip, transport.tcp);
         return;
       case 'udp':
-        this.udp.input(ip, transport.udp);
+        this.udp.input(ip, transport.udp, () => udpQuote4(input, this.config));
         return;
       case 'icmpv4':
         this.icmp.input(ip, transport.icmp);

@@ -9,7 +9,8 @@
  * retransmission limits R1/R2 of §3.8.3 are `maxRetries`/`maxSynRetries`.
  * RFC 9293 §3.4.2 / §3.6.1: MSL, "arbitrarily defined to be 2 minutes";
  * TIME-WAIT lasts 2*MSL (here configurable, 30 s MSL by default like Linux's
- * 60 s TIME-WAIT).
+ * 60 s TIME-WAIT).  RFC 9293 sets no bound on FIN-WAIT-2; like Linux
+ * (tcp_fin_timeout, 60 s) an idle one is reset after `finWait2Timeout`.
  */
 
 import type { IpAddress, TcpRepr } from '../wire/index.js';
@@ -47,6 +48,14 @@ export interface TcpOptions {
   maxSynRetries?: number;
   /** Maximum segment lifetime, ms; TIME-WAIT lasts 2*msl. Default 30000. */
   msl?: number;
+  /**
+   * How long a connection may sit in FIN-WAIT-2 (our FIN acknowledged, the
+   * peer's FIN not come) without a segment from the peer, ms; then it is
+   * reset and closed with reason 'timeout'.  Any segment from the peer
+   * restarts it, so a half-closed peer still sending is not cut off.
+   * Default 60000 (Linux's tcp_fin_timeout); 0 disables it.
+   */
+  finWait2Timeout?: number;
   /** Delayed-ACK timeout, ms (0 = ACK every segment). Default 40. */
   delayedAck?: number;
   /** Offer/accept RFC 7323 window scaling. Default true. */
@@ -89,6 +98,7 @@ export function resolveOptions(o: TcpOptions): ResolvedTcpOptions {
     maxRetries: o.maxRetries ?? 8,
     maxSynRetries: o.maxSynRetries ?? 5,
     msl: o.msl ?? 30_000,
+    finWait2Timeout: o.finWait2Timeout ?? 60_000,
     delayedAck: o.delayedAck ?? 40,
     windowScaling: o.windowScaling ?? true,
     timestamps: o.timestamps ?? true,

@@ -634,6 +634,65 @@ describe('FIN-WAIT-2', () => {
     const [ack] = flush(c, 7);
     expect(ack?.ackNumber).toBe(seqAdd(p.seq, 1));
   });
+
+  /** Our FIN sent at 0 and acknowledged at `at`: FIN-WAIT-2 (events drained). */
+  function finWait2(o: Partial<TcpOptions> = {}, at = 5): { c: TcpConnection; p: Peer } {
+    const { c, p } = established(o);
+    c.shutdown();
+    flush(c, 0);
+    p.ack = seqAdd(p.ack, 1);
+    c.process(at, from(p, Ack));
+    expect(c.state).toBe('FIN-WAIT-2');
+    types(c);
+    return { c, p };
+  }
+
+  it('a peer that never sends its FIN is reset after finWait2Timeout (60 s by default)', () => {
+    const { c, p } = finWait2();
+    expect(c.pollAt()).toBe(60_005);
+    expect(flush(c, 60_004)).toEqual([]);
+    expect(c.state).toBe('FIN-WAIT-2');
+    const out = flush(c, 60_005);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.flags).toBe(Rst | Ack);
+    expect(out[0]?.seqNumber).toBe(p.ack); // just past our FIN
+    expect(out[0]?.ackNumber).toBe(p.seq);
+    expect(c.state).toBe('CLOSED');
+    expect(types(c)).toEqual(['closed:timeout']);
+    expect(c.pollAt()).toBeUndefined();
+  });
+
+  it('every segment from the peer restarts the timeout (a half-closed peer still sending is kept)', () => {
+    const { c, p } = finWait2({ finWait2Timeout: 1000 });
+    expect(c.pollAt()).toBe(1005);
+    c.process(900, from(p, Ack, { payload: bytes(10) }));
+    p.seq = seqAdd(p.seq, 10);
+    flush(c, 900); // the ACK of the data (or it waits for the delayed-ACK timer)
+    flush(c, 1005);
+    expect(c.state).toBe('FIN-WAIT-2');
+    expect(c.read()).toEqual(bytes(10));
+    expect(flush(c, 1899)).toEqual([]);
+    expect(c.state).toBe('FIN-WAIT-2');
+    expect(flush(c, 1900)[0]?.flags).toBe(Rst | Ack);
+    expect(types(c)).toEqual(['readable', 'closed:timeout']);
+  });
+
+  it('the FIN in time leads to TIME-WAIT, whose 2*MSL then applies', () => {
+    const { c, p } = finWait2({ finWait2Timeout: 1000, msl: 5000 });
+    c.process(999, from(p, Ack | Fin));
+    expect(c.state).toBe('TIME-WAIT');
+    flush(c, 999);
+    expect(c.pollAt()).toBe(10_999);
+    expect(flush(c, 1005)).toEqual([]);
+    expect(c.state).toBe('TIME-WAIT');
+  });
+
+  it('finWait2Timeout 0 keeps FIN-WAIT-2 without a timer', () => {
+    const { c } = finWait2({ finWait2Timeout: 0 });
+    expect(c.pollAt()).toBeUndefined();
+    expect(flush(c, 10_000_000)).toEqual([]);
+    expect(c.state).toBe('FIN-WAIT-2');
+  });
 });
 
 describe('CLOSE-WAIT', () => {

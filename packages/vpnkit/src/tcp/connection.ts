@@ -61,8 +61,11 @@
  * peer's SACK blocks in a bounded scoreboard (`scoreboard.ts`) and skips
  * SACKed data when it retransmits.
  *
- * Not implemented: urgent data (URG is ignored), ECN, a FIN-WAIT-2 timeout
- * (the owner aborts idle connections), RFC 6675 pipe accounting beyond
+ * FIN-WAIT-2 is bounded (`finWait2Timeout`, 60 s by default as Linux's
+ * tcp_fin_timeout): a peer that acknowledged our FIN and then says nothing
+ * more for that long gets a RST and the connection closes ('timeout').
+ *
+ * Not implemented: urgent data (URG is ignored), ECN, RFC 6675 pipe accounting beyond
  * "retransmit the holes below the highest SACKed byte", RACK/TLP.
  */
 
@@ -222,6 +225,8 @@ export class TcpConnection {
   private ackNow = false;
   private unackedBytes = 0;
   private timeWaitUntil: number | undefined;
+  /** Deadline of an idle FIN-WAIT-2 (moved by every segment from the peer). */
+  private finWait2Until: number | undefined;
   private synDue = false;
   private synRetries = 0;
   private synSentAt = 0;
@@ -420,7 +425,7 @@ export class TcpConnection {
     ) {
       return this.lastNow;
     }
-    return earliest(earliest(this.rtoAt, this.persistAt), earliest(this.ackAt, this.timeWaitUntil));
+    return earliest(earliest(earliest(this.rtoAt, this.persistAt), earliest(this.ackAt, this.timeWaitUntil)), this.finWait2Until);
   }
 
   // -------------------------------------------------------------------------
@@ -432,6 +437,8 @@ export class TcpConnection {
     this.st_.segmentsIn++;
     if (this.st === 'SYN-SENT') this.processSynSent(now, seg);
     else this.processSynchronized(now, seg);
+    // Entering FIN-WAIT-2 or hearing from the peer in it (re)starts its bound.
+    if (this.st === 'FIN-WAIT-2' && this.o.finWait2Timeout > 0) this.finWait2Until = now + this.o.finWait2Timeout;
     this.armTimers(now);
   }
 
@@ -774,6 +781,15 @@ export class TcpConnection {
     if (this.timeWaitUntil !== undefined && now >= this.timeWaitUntil) {
       this.close('normal');
       return;
+    }
+    if (this.finWait2Until !== undefined && now >= this.finWait2Until) {
+      if (this.st === 'FIN-WAIT-2') {
+        // As Linux when tcp_fin_timeout runs out: tell the peer, then forget the connection.
+        this.sendCtl(emit, this.sndMax, this.rcv.nxt, Rst | Ack);
+        this.close('timeout');
+        return;
+      }
+      this.finWait2Until = undefined;
     }
     if (this.rtoAt !== undefined && now >= this.rtoAt && !this.onRto()) return;
     if (this.persistAt !== undefined && now >= this.persistAt && !this.onPersist(now)) return;
@@ -1130,6 +1146,7 @@ export class TcpConnection {
   private enterTimeWait(now: number): void {
     this.st = 'TIME-WAIT';
     this.timeWaitUntil = now + 2 * this.o.msl;
+    this.finWait2Until = undefined;
     this.rtoAt = undefined;
     this.persistAt = undefined;
   }
@@ -1170,6 +1187,7 @@ export class TcpConnection {
     this.persistAt = undefined;
     this.ackAt = undefined;
     this.timeWaitUntil = undefined;
+    this.finWait2Until = undefined;
     this.ackNow = false;
     this.synDue = false;
     this.probeDue = false;
