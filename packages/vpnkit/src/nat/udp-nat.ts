@@ -255,24 +255,10 @@ export class UdpNat {
     if (port === 0) return undefined;
     const existing = this.flows.get(guestIp, guestPort, alias, port);
     if (existing !== undefined) return existing;
-    if (this.flows.size >= this.maxFlows) this.evictOldest();
     const v4 = typeof guestIp === 'number';
-    let socket: dgram.Socket;
-    try {
-      socket = this.host.udpSocket(v4 ? 4 : 6);
-    } catch {
-      return undefined;
-    }
-    const flow: UdpFlow = {
-      guestIp: v4 ? guestIp : guestIp.slice(),
-      guestPort,
-      peerIp: v4 ? alias : (alias as Ipv6Address).slice(),
-      peerPort: port,
-      socket,
-      lastActive: this.clock.now(),
-      connecting: [],
-      quote: undefined,
-    };
+    const flow = this.newFlow(guestIp, guestPort, v4 ? alias : (alias as Ipv6Address).slice(), port, []);
+    if (flow === undefined) return undefined;
+    const socket = flow.socket;
     socket.on('message', (msg, rinfo) => {
       if (this.flows.get(flow.guestIp, guestPort, flow.peerIp, port) !== flow) return;
       if (rinfo.port !== port) return; // connected: the kernel filters already
@@ -356,13 +342,8 @@ export class UdpNat {
     this.returnPaths.delete(port);
   }
 
-  hasReturnPath(port: number): boolean {
-    return this.returnPaths.has(port);
-  }
-
-  private flowFor(guestIp: IpAddress, guestPort: number): UdpFlow | undefined {
-    const existing = this.flows.get(guestIp, guestPort, 0, 0);
-    if (existing !== undefined) return existing;
+  /** A flow with a fresh host socket (the oldest flow evicted at the bound), not yet in the table. */
+  private newFlow(guestIp: IpAddress, guestPort: number, peerIp: IpAddress, peerPort: number, connecting: UdpFlow['connecting']): UdpFlow | undefined {
     if (this.flows.size >= this.maxFlows) this.evictOldest();
     const v4 = typeof guestIp === 'number';
     let socket: dgram.Socket;
@@ -371,16 +352,20 @@ export class UdpNat {
     } catch {
       return undefined;
     }
-    const flow: UdpFlow = {
-      guestIp: v4 ? guestIp : guestIp.slice(),
-      guestPort,
-      peerIp: 0,
-      peerPort: 0,
-      socket,
-      lastActive: this.clock.now(),
-      connecting: undefined,
-      quote: undefined,
-    };
+    return { guestIp: v4 ? guestIp : guestIp.slice(), guestPort, peerIp, peerPort, socket, lastActive: this.clock.now(), connecting, quote: undefined };
+  }
+
+  hasReturnPath(port: number): boolean {
+    return this.returnPaths.has(port);
+  }
+
+  private flowFor(guestIp: IpAddress, guestPort: number): UdpFlow | undefined {
+    const existing = this.flows.get(guestIp, guestPort, 0, 0);
+    if (existing !== undefined) return existing;
+    const v4 = typeof guestIp === 'number';
+    const flow = this.newFlow(guestIp, guestPort, 0, 0, undefined);
+    if (flow === undefined) return undefined;
+    const socket = flow.socket;
     socket.on('message', (msg, rinfo) => {
       if (this.flows.get(flow.guestIp, guestPort, 0, 0) !== flow) return;
       const src = this.replySource(v4, rinfo);
