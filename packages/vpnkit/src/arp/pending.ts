@@ -32,7 +32,8 @@ export interface PendingOptions {
   readonly maxRequests?: number;
 }
 
-interface Waiting {
+interface Waiting<A> {
+  readonly addr: A;
   packets: Uint8Array[];
   requestsSent: number;
   nextRequestAt: number;
@@ -51,37 +52,46 @@ export interface PendingStats {
 
 export type EnqueueResult = 'queued' | 'dropped';
 
-export class PendingQueue {
+/**
+ * The queue for any address family: `keyOf` maps an address to a Map key, `copy` keeps an
+ * address the caller may reuse. ARP (IPv4) and neighbour discovery (IPv6) each wrap it.
+ */
+export class ResolutionQueue<A, K> {
   private readonly maxAddresses: number;
   private readonly perAddress: number;
   private readonly total: number;
   private readonly retryMs: number;
   private readonly maxRequests: number;
-  private readonly waiting = new Map<Ipv4Address, Waiting>();
+  private readonly waiting = new Map<K, Waiting<A>>();
   private count = 0;
   private readonly counters = { queued: 0, released: 0, droppedFull: 0, droppedUnresolved: 0 };
 
-  constructor(opts: PendingOptions = {}) {
+  constructor(
+    opts: PendingOptions,
+    private readonly keyOf: (a: A) => K,
+    private readonly copy: (a: A) => A,
+    defaultPerAddress: number,
+  ) {
     this.maxAddresses = Math.max(1, opts.maxAddresses ?? 64);
-    this.perAddress = Math.max(1, opts.perAddress ?? 4);
+    this.perAddress = Math.max(1, opts.perAddress ?? defaultPerAddress);
     this.total = Math.max(1, opts.total ?? 128);
     this.retryMs = Math.max(1, opts.retryMs ?? 1000);
     this.maxRequests = Math.max(1, opts.maxRequests ?? 3);
   }
 
   /**
-   * Queue `packet` (kept by reference: the caller hands it over) until `ip`
-   * resolves.  A new address gets its first request due at `now`.
+   * Park `packet` (kept by reference: the caller hands it over) until `addr` resolves; a new
+   * address gets its first request due at `now`. False when a bound dropped it.
    */
-  enqueue(now: number, ip: Ipv4Address, packet: Uint8Array): EnqueueResult {
-    const key = ip >>> 0;
+  protected park(now: number, addr: A, packet: Uint8Array): boolean {
+    const key = this.keyOf(addr);
     let w = this.waiting.get(key);
     if (w === undefined) {
       if (this.waiting.size >= this.maxAddresses) {
         this.counters.droppedFull++;
-        return 'dropped';
+        return false;
       }
-      w = { packets: [], requestsSent: 0, nextRequestAt: now };
+      w = { addr: this.copy(addr), packets: [], requestsSent: 0, nextRequestAt: now };
       this.waiting.set(key, w);
     }
     if (w.packets.length >= this.perAddress) {
@@ -92,17 +102,18 @@ export class PendingQueue {
     if (this.count >= this.total) {
       this.counters.droppedFull++;
       if (w.packets.length === 0) this.waiting.delete(key);
-      return 'dropped';
+      return false;
     }
     w.packets.push(packet);
     this.count++;
     this.counters.queued++;
-    return 'queued';
+    return true;
   }
 
-  /** The packets waiting for `ip` (removed from the queue). */
-  release(ip: Ipv4Address): Uint8Array[] {
-    const key = ip >>> 0;
+  /** The packets waiting for `addr` (removed from the queue). */
+  release(addr: A): Uint8Array[] {
+    if (this.waiting.size === 0) return [];
+    const key = this.keyOf(addr);
     const w = this.waiting.get(key);
     if (w === undefined) return [];
     this.waiting.delete(key);
@@ -115,19 +126,19 @@ export class PendingQueue {
    * The addresses to send a request for now; gives up on addresses whose
    * requests are exhausted (their packets are dropped and counted).
    */
-  due(now: number): Ipv4Address[] {
-    const out: Ipv4Address[] = [];
-    for (const [ip, w] of this.waiting) {
+  due(now: number): A[] {
+    const out: A[] = [];
+    for (const [k, w] of this.waiting) {
       if (w.nextRequestAt > now) continue;
       if (w.requestsSent >= this.maxRequests) {
-        this.waiting.delete(ip);
+        this.waiting.delete(k);
         this.count -= w.packets.length;
         this.counters.droppedUnresolved += w.packets.length;
         continue;
       }
       w.requestsSent++;
       w.nextRequestAt = now + this.retryMs;
-      out.push(ip);
+      out.push(w.addr);
     }
     return out;
   }
@@ -138,11 +149,23 @@ export class PendingQueue {
     return t;
   }
 
-  isPending(ip: Ipv4Address): boolean {
-    return this.waiting.has(ip >>> 0);
+  isPending(addr: A): boolean {
+    return this.waiting.size > 0 && this.waiting.has(this.keyOf(addr));
   }
 
   stats(): PendingStats {
     return { addresses: this.waiting.size, packets: this.count, ...this.counters };
+  }
+}
+
+/** IPv4 packets waiting for ARP (4 per address by default). */
+export class PendingQueue extends ResolutionQueue<Ipv4Address, number> {
+  constructor(opts: PendingOptions = {}) {
+    super(opts, (ip) => ip >>> 0, (ip) => ip >>> 0, 4);
+  }
+
+  /** Queue `packet` until `ip` resolves. */
+  enqueue(now: number, ip: Ipv4Address, packet: Uint8Array): EnqueueResult {
+    return this.park(now, ip, packet) ? 'queued' : 'dropped';
   }
 }

@@ -21,6 +21,7 @@
  */
 
 import type { EthernetAddress, Ipv6Address } from '../wire/index.js';
+import { ResolutionQueue, type PendingOptions, type PendingStats } from '../arp/pending.js';
 
 /** A Map key for an address: its 8 big-endian 16-bit words as UTF-16 code units. */
 export function ipv6Key(a: Ipv6Address): string {
@@ -174,122 +175,25 @@ export class NeighborCache {
   }
 }
 
-export interface NeighborPendingOptions {
-  /** Unresolved addresses tracked at once (default 64). */
-  readonly maxAddresses?: number;
+export interface NeighborPendingOptions extends PendingOptions {
   /** Packets kept per address (default 16, room for a fragmented datagram; the oldest is replaced). */
   readonly perAddress?: number;
-  /** Packets kept in total (default 128). */
-  readonly total?: number;
   /** RetransTimer between solicitations, ms (RFC 4861 §10: 1000). */
   readonly retryMs?: number;
   /** MAX_MULTICAST_SOLICIT (RFC 4861 §10: 3). */
   readonly maxRequests?: number;
 }
 
-interface Waiting {
-  readonly addr: Ipv6Address;
-  packets: Uint8Array[];
-  sent: number;
-  nextAt: number;
-}
+export type NeighborPendingStats = PendingStats;
 
-export interface NeighborPendingStats {
-  addresses: number;
-  packets: number;
-  queued: number;
-  released: number;
-  droppedFull: number;
-  droppedUnresolved: number;
-}
-
-export class NeighborPending {
-  private readonly maxAddresses: number;
-  private readonly perAddress: number;
-  private readonly total: number;
-  private readonly retryMs: number;
-  private readonly maxRequests: number;
-  private readonly waiting = new Map<string, Waiting>();
-  private count = 0;
-  private readonly counters = { queued: 0, released: 0, droppedFull: 0, droppedUnresolved: 0 };
-
+/** IPv6 packets waiting for neighbour discovery (16 per address by default). */
+export class NeighborPending extends ResolutionQueue<Ipv6Address, string> {
   constructor(opts: NeighborPendingOptions = {}) {
-    this.maxAddresses = Math.max(1, opts.maxAddresses ?? 64);
-    this.perAddress = Math.max(1, opts.perAddress ?? 16);
-    this.total = Math.max(1, opts.total ?? 128);
-    this.retryMs = Math.max(1, opts.retryMs ?? 1000);
-    this.maxRequests = Math.max(1, opts.maxRequests ?? 3);
+    super(opts, ipv6Key, (a) => a.slice(0, 16), 16);
   }
 
   /** Park `packet` (kept by reference) until `addr` resolves; false if a bound dropped it. */
   enqueue(now: number, addr: Ipv6Address, packet: Uint8Array): boolean {
-    const key = ipv6Key(addr);
-    let w = this.waiting.get(key);
-    if (w === undefined) {
-      if (this.waiting.size >= this.maxAddresses) {
-        this.counters.droppedFull++;
-        return false;
-      }
-      w = { addr: addr.slice(0, 16), packets: [], sent: 0, nextAt: now };
-      this.waiting.set(key, w);
-    }
-    if (w.packets.length >= this.perAddress) {
-      w.packets.shift();
-      this.count--;
-      this.counters.droppedFull++;
-    }
-    if (this.count >= this.total) {
-      this.counters.droppedFull++;
-      if (w.packets.length === 0) this.waiting.delete(key);
-      return false;
-    }
-    w.packets.push(packet);
-    this.count++;
-    this.counters.queued++;
-    return true;
-  }
-
-  isPending(addr: Ipv6Address): boolean {
-    return this.waiting.size > 0 && this.waiting.has(ipv6Key(addr));
-  }
-
-  /** The packets waiting for `addr` (removed). */
-  release(addr: Ipv6Address): Uint8Array[] {
-    if (this.waiting.size === 0) return [];
-    const key = ipv6Key(addr);
-    const w = this.waiting.get(key);
-    if (w === undefined) return [];
-    this.waiting.delete(key);
-    this.count -= w.packets.length;
-    this.counters.released += w.packets.length;
-    return w.packets;
-  }
-
-  /** Addresses to solicit now; gives up (dropping their packets) after `maxRequests`. */
-  due(now: number): Ipv6Address[] {
-    const out: Ipv6Address[] = [];
-    for (const [k, w] of this.waiting) {
-      if (w.nextAt > now) continue;
-      if (w.sent >= this.maxRequests) {
-        this.waiting.delete(k);
-        this.count -= w.packets.length;
-        this.counters.droppedUnresolved += w.packets.length;
-        continue;
-      }
-      w.sent++;
-      w.nextAt = now + this.retryMs;
-      out.push(w.addr);
-    }
-    return out;
-  }
-
-  pollAt(): number | undefined {
-    let t: number | undefined;
-    for (const w of this.waiting.values()) if (t === undefined || w.nextAt < t) t = w.nextAt;
-    return t;
-  }
-
-  stats(): NeighborPendingStats {
-    return { addresses: this.waiting.size, packets: this.count, ...this.counters };
+    return this.park(now, addr, packet);
   }
 }
