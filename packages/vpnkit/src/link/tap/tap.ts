@@ -22,7 +22,7 @@
  * This folder is the only one in vpnkit that uses koffi (CONVENTIONS.md #3).
  */
 
-import { closeSync, constants, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync, writevSync } from 'node:fs';
 import koffi from 'koffi';
 import { checksumPartial, checksumVerified, gsoSize } from '../../switch/gso.js';
 import { checksumFinish, onesFold, onesSum, pseudoHeaderSum } from '../../wire/checksum.js';
@@ -72,6 +72,23 @@ function ioctlInt(): IoctlInt {
   ioctl(); // the platform check
   ioctlIntPtr = koffi.load('libc.so.6').func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as IoctlInt;
   return ioctlIntPtr;
+}
+
+const EAGAIN = 11; // also EWOULDBLOCK on Linux
+
+type ReadFn = (fd: number, buf: Uint8Array, count: number) => number;
+let readFn: ReadFn | undefined;
+
+/**
+ * read(2) returning -1 instead of throwing: the burst loop ends on EAGAIN once per wake-up,
+ * and Node's readSync builds an Error with a stack trace for it (tens of microseconds on a
+ * cold path, per frame exchange at low rates).
+ */
+function rawRead(): ReadFn {
+  if (readFn !== undefined) return readFn;
+  ioctl(); // the platform check
+  readFn = koffi.load('libc.so.6').func('read', 'intptr_t', ['int', 'void *', 'size_t']) as ReadFn;
+  return readFn;
 }
 
 /**
@@ -198,6 +215,7 @@ export class TapLink implements Link {
   private fd: number;
   private readonly inbox: FrameQueue;
   private readonly poller: PollHandle;
+  private readonly read = rawRead();
   private readonly buf: Buffer;
   private readonly burst: number;
   private readonly s: LinkStats = emptyLinkStats();
@@ -254,15 +272,13 @@ export class TapLink implements Link {
 
   private drainReadable(): void {
     for (let i = 0; i < this.burst && !this.isClosed; i++) {
-      let n: number;
-      try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.readErrors++;
+      let n = Number(this.read(this.fd, this.buf, this.buf.length));
+      if (n < 0) {
+        const errno = koffi.errno();
+        if (errno !== EAGAIN) this.readErrors++;
         return;
       }
-      if (n <= 0) return;
+      if (n === 0) return;
       const h = this.vnetHdr;
       if (n - h > this.maxFrameSize || n - h < 14) {
         this.s.rxDropped++;
