@@ -34,6 +34,14 @@ describe('vpnkit flags', () => {
     }
   });
 
+  it('takes IPv6 addresses in brackets in --forward, either side', () => {
+    const o = parseArgs(['--tap', 'vk0', '--forward', 'tcp:[::1]:8080:[fd00:192:168:65::3]:80', '--forward', 'udp:127.0.0.1:5353:[fd00:192:168:65::3]:53']);
+    expect(o.forwards).toEqual([
+      { proto: 'tcp', hostIp: '::1', hostPort: 8080, guestIp: 'fd00:192:168:65::3', guestPort: 80 },
+      { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, guestIp: 'fd00:192:168:65::3', guestPort: 53 },
+    ]);
+  });
+
   it('--help and --version need no link', () => {
     expect(parseArgs(['--help']).help).toBe(true);
     expect(parseArgs(['--version']).version).toBe(true);
@@ -45,6 +53,9 @@ describe('vpnkit flags', () => {
     [['--ethernet', '/tmp/x'], /expected unix:PATH/],
     [['--tap', 'x'.repeat(16)], /interface name/],
     [['--tap', 'a', '--forward', 'tcp:1.2.3.4:80:5.6.7.8'], /--forward: expected/],
+    [['--tap', 'a', '--forward', 'tcp:::1:80:5.6.7.8:80'], /--forward: expected/],
+    [['--tap', 'a', '--forward', 'tcp:[::g]:80:5.6.7.8:80'], /not an IPv6 address/],
+    [['--tap', 'a', '--forward', 'udp:[::1]:80:[1.2.3.4]:80'], /not an IPv6 address/],
     [['--tap', 'a', '--forward', 'tcp:1.2.3.4:99999:5.6.7.8:80'], /not a port/],
     [['--tap', 'a', '--dns', 'resolver.example'], /not an IPv4 address/],
     [['--tap', 'a', '--subnet', '10.0.0.1/24'], /host bits/],

@@ -9,6 +9,7 @@
  * which flag is wrong.
  */
 
+import { isIPv6 } from 'node:net';
 import { Ipv4Address, Ipv6Address } from '../wire/index.js';
 
 export const USAGE = `usage: vpnkit [options]
@@ -21,7 +22,8 @@ Links (at least one; each may be repeated):
 Services:
   --port-control unix:PATH HTTP/JSON port-forwarding API (GET/POST /forwards, DELETE /forwards/ID)
   --forward tcp|udp:HOSTIP:HOSTPORT:GUESTIP:GUESTPORT
-                           forward a host port into the guest at start (repeatable)
+                           forward a host port into the guest at start (repeatable);
+                           IPv6 addresses in brackets: tcp:[::1]:8080:[fd00:192:168:65::3]:80
   --dns IP[:PORT]          upstream DNS server (repeatable; default: /etc/resolv.conf's)
   --hosts FILE             answer names from this hosts(5) file first
   --pcap FILE              capture every frame the switch sees (pcap, for tshark/wireshark)
@@ -52,6 +54,17 @@ export interface CliForward {
   hostPort: number;
   guestIp: string;
   guestPort: number;
+}
+
+/** An IPv4 address, or an IPv6 one in brackets (returned without them). */
+function forwardAddress(flag: string, text: string): string {
+  if (text.startsWith('[')) {
+    const inner = text.slice(1, -1);
+    if (!isIPv6(inner)) throw new UsageError(`${flag}: ${JSON.stringify(inner)} is not an IPv6 address`);
+    return inner;
+  }
+  ipv4(flag, text);
+  return text;
 }
 
 export interface CliOptions {
@@ -131,15 +144,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--forward': {
         const v = value();
-        const m = /^(tcp|udp):([^:]+):(\d+):([^:]+):(\d+)$/.exec(v);
-        if (m === null) throw new UsageError(`--forward: expected tcp|udp:HOSTIP:HOSTPORT:GUESTIP:GUESTPORT, got ${JSON.stringify(v)}`);
-        ipv4(flag, m[2] as string);
-        ipv4(flag, m[4] as string);
+        const m = /^(tcp|udp):(\[[^\]]*\]|[^:[\]]+):(\d+):(\[[^\]]*\]|[^:[\]]+):(\d+)$/.exec(v);
+        if (m === null) throw new UsageError(`--forward: expected tcp|udp:HOSTIP:HOSTPORT:GUESTIP:GUESTPORT (IPv6 in brackets), got ${JSON.stringify(v)}`);
         o.forwards.push({
           proto: m[1] as 'tcp' | 'udp',
-          hostIp: m[2] as string,
+          hostIp: forwardAddress(flag, m[2] as string),
           hostPort: port(flag, m[3] as string, true),
-          guestIp: m[4] as string,
+          guestIp: forwardAddress(flag, m[4] as string),
           guestPort: port(flag, m[5] as string),
         });
         break;

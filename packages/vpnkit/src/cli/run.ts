@@ -115,7 +115,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     for (const f of o.forwards) {
       const fwd = await stack.forwards.expose(f);
-      console.error(`vpnkit: forwarding ${fwd.proto} ${fwd.hostIp}:${fwd.hostPort} -> ${fwd.guestIp}:${fwd.guestPort}`);
+      const at = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+      console.error(`vpnkit: forwarding ${fwd.proto} ${at(fwd.hostIp, fwd.hostPort)} -> ${at(fwd.guestIp, fwd.guestPort)}`);
     }
   } catch (err) {
     console.error(`vpnkit: ${(err as Error).message}`);
