@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { createWriteStream, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import * as net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from '../stack/stack.js';
-import { startNetnsGuest, netnsSkipReason, type NetnsGuest } from '../stack/netns.fixture.js';
+import { startNetnsGuest, startTransferServer, netnsSkipReason, type NetnsGuest } from '../stack/netns.fixture.js';
 import { ImpairedLink } from '../testing/impaired-link.js';
 import { PcapWriter } from '../testing/pcap.js';
 
@@ -31,41 +31,7 @@ function sha256OfRepeated(n: number): string {
   return h.digest('hex');
 }
 
-/** GET /download?mib=N streams N copies of `block`; PUT /upload answers the body's sha256. */
-function startHttp(): Promise<{ server: HttpServer; port: number }> {
-  const server = createHttpServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/download') {
-      const n = Number(url.searchParams.get('mib') ?? '1');
-      res.writeHead(200, { 'content-length': String(n * MiB), 'content-type': 'application/octet-stream' });
-      let i = 0;
-      const pump = (): void => {
-        while (i < n) {
-          i++;
-          if (!res.write(block)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
-      return;
-    }
-    if (url.pathname === '/upload') {
-      const h = createHash('sha256');
-      let bytes = 0;
-      req.on('data', (c: Buffer) => {
-        bytes += c.length;
-        h.update(c);
-      });
-      req.on('end', () => res.end(`${h.digest('hex')} ${bytes}\n`));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
-}
+const startHttp = (): ReturnType<typeof startTransferServer> => startTransferServer({ host: '127.0.0.1', block });
 
 async function curlTransfers(g: NetnsGuest, port: number, mib: number, maxS = 120): Promise<void> {
   const down = await g.exec(['sh', '-c', `curl -sS --max-time ${maxS} http://192.168.65.2:${port}/download?mib=${mib} | sha256sum`], {

@@ -12,7 +12,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type * as net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netnsSkipReason, startNetnsGuest, type NetnsGuest } from './netns.fixture.js';
+import { netnsSkipReason, startNetnsGuest, startTransferServer, type NetnsGuest } from './netns.fixture.js';
 import { Stack } from './stack.js';
 
 const hasLoopback6 = ((): boolean => {
@@ -43,42 +43,8 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 const MiB = 1024 * 1024;
 const block = randomBytes(MiB);
 
-/** GET /download?mib=N streams N copies of `block`; PUT /upload answers the body's sha256 and size. */
-function startHttp6(): Promise<{ server: HttpServer; port: number }> {
-  const server = createHttpServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/download') {
-      const n = Number(url.searchParams.get('mib') ?? '1');
-      res.writeHead(200, { 'content-length': String(n * MiB) });
-      let i = 0;
-      const pump = (): void => {
-        while (i < n) {
-          i++;
-          if (!res.write(block)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
-      return;
-    }
-    if (url.pathname === '/upload') {
-      const h = createHash('sha256');
-      let bytes = 0;
-      req.on('data', (c: Buffer) => {
-        bytes += c.length;
-        h.update(c);
-      });
-      req.on('end', () => res.end(`${h.digest('hex')} ${bytes} ${req.socket.remoteAddress}\n`));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  // Only on the host's IPv6 loopback: nothing but the IPv6 host alias can reach it.
-  return new Promise((resolve) => server.listen(0, '::1', () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
-}
+// Only on the host's IPv6 loopback: nothing but the IPv6 host alias can reach it.
+const startHttp6 = (): ReturnType<typeof startTransferServer> => startTransferServer({ host: '::1', block, reportPeer: true });
 
 // With TAP offload (our TCP super-segments go to the kernel whole as GSO TCPV6, its TSO6 segments
 // come to us) and without (the switch cuts them and finishes the checksums).

@@ -5,7 +5,10 @@
  * the package (excluded from the build).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -117,4 +120,45 @@ export async function startNetnsGuest(stack: Stack, opts: { wrap?: (l: Link) => 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An HTTP server on the host for transfer tests, listening on `host` (a loopback address):
+ * GET /download?mib=N streams N copies of `block`; PUT /upload answers "SHA256 BYTES" of the
+ * body, and " PEER" (the client address the host saw) with `reportPeer`.
+ */
+export function startTransferServer(opts: { host: string; block: Uint8Array; reportPeer?: boolean }): Promise<{ server: HttpServer; port: number }> {
+  const { host, block, reportPeer = false } = opts;
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/download') {
+      const n = Number(url.searchParams.get('mib') ?? '1');
+      res.writeHead(200, { 'content-length': String(n * block.length), 'content-type': 'application/octet-stream' });
+      let i = 0;
+      const pump = (): void => {
+        while (i < n) {
+          i++;
+          if (!res.write(block)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
+    if (url.pathname === '/upload') {
+      const h = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        h.update(c);
+      });
+      req.on('end', () => res.end(`${h.digest('hex')} ${bytes}${reportPeer ? ` ${req.socket.remoteAddress}` : ''}\n`));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return new Promise((resolve) => server.listen(0, host, () => resolve({ server, port: (server.address() as AddressInfo).port })));
 }
