@@ -50,14 +50,21 @@ export function tcpFrame(src: Ipv4Address, dst: Ipv4Address, ident: number, seg:
     { src, dst, protocol: IpProtocol.Tcp, payloadLen: tcpLen, ttl: 64, ident, dontFrag: true },
     Ipv4Packet.unchecked(buf.subarray(ETH)),
   );
-  TcpRepr.emit(seg, TcpPacket.unchecked(buf.subarray(ETH + IP)), src, dst, partial ? { fillChecksum: false } : undefined);
-  if (partial) {
-    const seed = onesFold(pseudoHeaderSum(src, dst, IpProtocol.Tcp, tcpLen));
-    buf[ETH + IP + 16] = seed >>> 8;
-    buf[ETH + IP + 17] = seed & 0xff;
-    checksumPartial.add(buf);
-  }
+  emitTcp(buf, ETH + IP, src, dst, seg, tcpLen, partial);
   return buf;
+}
+
+/**
+ * The TCP segment at `at` in `frame`, its checksum filled, or with `partial` only seeded with
+ * the pseudo-header sum and the frame marked `checksumPartial`.
+ */
+function emitTcp(frame: Uint8Array, at: number, src: Ipv4Address | Ipv6Address, dst: Ipv4Address | Ipv6Address, seg: TcpRepr, tcpLen: number, partial: boolean): void {
+  TcpRepr.emit(seg, TcpPacket.unchecked(frame.subarray(at)), src, dst, partial ? { fillChecksum: false } : undefined);
+  if (!partial) return;
+  const seed = onesFold(pseudoHeaderSum(src, dst, IpProtocol.Tcp, tcpLen));
+  frame[at + 16] = seed >>> 8;
+  frame[at + 17] = seed & 0xff;
+  checksumPartial.add(frame);
 }
 
 /**
@@ -120,13 +127,7 @@ export function tcpFrame6(src: Ipv6Address, dst: Ipv6Address, seg: TcpRepr, part
   const tcpLen = TcpRepr.bufferLen(seg);
   const buf = new Uint8Array(ETH + IP6 + tcpLen);
   Ipv6Repr.emit({ src, dst, nextHeader: IpProtocol.Tcp, payloadLen: tcpLen, hopLimit: HOP_LIMIT }, Ipv6Packet.unchecked(buf.subarray(ETH)));
-  TcpRepr.emit(seg, TcpPacket.unchecked(buf.subarray(ETH + IP6)), src, dst, partial ? { fillChecksum: false } : undefined);
-  if (partial) {
-    const seed = onesFold(pseudoHeaderSum(src, dst, IpProtocol.Tcp, tcpLen));
-    buf[ETH + IP6 + 16] = seed >>> 8;
-    buf[ETH + IP6 + 17] = seed & 0xff;
-    checksumPartial.add(buf);
-  }
+  emitTcp(buf, ETH + IP6, src, dst, seg, tcpLen, partial);
   return buf;
 }
 
