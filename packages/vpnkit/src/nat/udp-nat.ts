@@ -138,19 +138,7 @@ export class UdpNat {
     const src = ip.src >>> 0;
     const dst = ip.dst >>> 0;
     if (dst === this.config.gatewayIp) {
-      const back = this.returnPaths.get(udp.dstPort);
-      if (back !== undefined) {
-        back(udp.payload.slice(), src, udp.srcPort);
-        return;
-      }
-      const service = this.services.get(udp.dstPort);
-      if (service === undefined) {
-        this.counters.dropped++;
-        return;
-      }
-      const srcPort = udp.srcPort;
-      const port = udp.dstPort;
-      service(udp.payload.slice(), (reply) => this.sendToGuest(this.config.gatewayIp, port, src, srcPort, reply));
+      this.toGateway(this.config.gatewayIp, src, udp);
       return;
     }
     if (!natRoutable(this.config, dst)) {
@@ -159,6 +147,23 @@ export class UdpNat {
     }
     if (dst === this.config.hostIp) this.toHostAlias(src, udp, this.config.hostIp, quote);
     else this.toHost(src, udp, Ipv4Address.format(dst));
+  }
+
+  /** A datagram to the gateway itself: a return path (a forward's reply) or a service (DNS). */
+  private toGateway(gateway: IpAddress, src: IpAddress, udp: UdpRepr): void {
+    const back = this.returnPaths.get(udp.dstPort);
+    if (back !== undefined) {
+      back(udp.payload.slice(), src, udp.srcPort);
+      return;
+    }
+    const service = this.services.get(udp.dstPort);
+    if (service === undefined) {
+      this.counters.dropped++;
+      return;
+    }
+    const srcPort = udp.srcPort;
+    const port = udp.dstPort;
+    service(udp.payload.slice(), (reply) => this.sendToGuest(gateway, port, src, srcPort, reply));
   }
 
   private input6(ip: IpEnds, udp: UdpRepr, quote?: UdpQuote): void {
@@ -170,19 +175,7 @@ export class UdpNat {
       return;
     }
     if (sameAddr(dst, c.gatewayIpv6)) {
-      const back = this.returnPaths.get(udp.dstPort);
-      if (back !== undefined) {
-        back(udp.payload.slice(), src.slice(), udp.srcPort);
-        return;
-      }
-      const service = this.services.get(udp.dstPort);
-      if (service === undefined) {
-        this.counters.dropped++;
-        return;
-      }
-      const srcPort = udp.srcPort;
-      const port = udp.dstPort;
-      service(udp.payload.slice(), (reply) => this.sendToGuest(c.gatewayIpv6, port, src, srcPort, reply));
+      this.toGateway(c.gatewayIpv6, src.slice(), udp);
       return;
     }
     if (!natRoutable6(c, dst)) {
