@@ -51,44 +51,32 @@ export const IFNAMSIZ = 16;
 /** Linux's O_CLOEXEC (Node's fs.constants does not export it; libuv sets it anyway). */
 const O_CLOEXEC = 0o2000000;
 
-type IoctlPtr = (fd: number, request: number, arg: Uint8Array) => number;
-let ioctlPtr: IoctlPtr | undefined;
-
-function ioctl(): IoctlPtr {
-  if (ioctlPtr !== undefined) return ioctlPtr;
-  if (process.platform !== 'linux') throw new Error(`TAP links need Linux; this is ${process.platform}`);
-  const lib = koffi.load('libc.so.6');
-  // Fixed prototype instead of the variadic one: the pointer travels in a register either way.
-  ioctlPtr = lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as IoctlPtr;
-  return ioctlPtr;
-}
-
-type IoctlInt = (fd: number, request: number, arg: number) => number;
-let ioctlIntPtr: IoctlInt | undefined;
-
-/** ioctl(2) whose argument is an integer value, not a pointer (TUNSETOFFLOAD). */
-function ioctlInt(): IoctlInt {
-  if (ioctlIntPtr !== undefined) return ioctlIntPtr;
-  ioctl(); // the platform check
-  ioctlIntPtr = koffi.load('libc.so.6').func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as IoctlInt;
-  return ioctlIntPtr;
-}
-
 const EAGAIN = 11; // also EWOULDBLOCK on Linux
 
-type ReadFn = (fd: number, buf: Uint8Array, count: number) => number;
-let readFn: ReadFn | undefined;
+interface TapLibc {
+  /** ioctl(2) with a pointer argument (TUNSETIFF): a fixed prototype instead of the variadic one. */
+  ioctl: (fd: number, request: number, arg: Uint8Array) => number;
+  /** ioctl(2) whose argument is an integer value, not a pointer (TUNSETOFFLOAD). */
+  ioctlInt: (fd: number, request: number, arg: number) => number;
+  /**
+   * read(2) returning -1 instead of throwing: the burst loop ends on EAGAIN once per wake-up,
+   * and Node's readSync builds an Error with a stack trace for it (tens of microseconds on a
+   * cold path, per frame exchange at low rates).
+   */
+  read: (fd: number, buf: Uint8Array, count: number) => number;
+}
+let tapLibc: TapLibc | undefined;
 
-/**
- * read(2) returning -1 instead of throwing: the burst loop ends on EAGAIN once per wake-up,
- * and Node's readSync builds an Error with a stack trace for it (tens of microseconds on a
- * cold path, per frame exchange at low rates).
- */
-function rawRead(): ReadFn {
-  if (readFn !== undefined) return readFn;
-  ioctl(); // the platform check
-  readFn = koffi.load('libc.so.6').func('read', 'intptr_t', ['int', 'void *', 'size_t']) as ReadFn;
-  return readFn;
+function libc(): TapLibc {
+  if (tapLibc !== undefined) return tapLibc;
+  if (process.platform !== 'linux') throw new Error(`TAP links need Linux; this is ${process.platform}`);
+  const lib = koffi.load('libc.so.6');
+  tapLibc = {
+    ioctl: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as TapLibc['ioctl'],
+    ioctlInt: lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as TapLibc['ioctlInt'],
+    read: lib.func('read', 'intptr_t', ['int', 'void *', 'size_t']) as TapLibc['read'],
+  };
+  return tapLibc;
 }
 
 /**
@@ -215,7 +203,7 @@ export class TapLink implements Link {
   private fd: number;
   private readonly inbox: FrameQueue;
   private readonly poller: PollHandle;
-  private readonly read = rawRead();
+  private readonly read = libc().read;
   private readonly buf: Buffer;
   private readonly burst: number;
   private readonly s: LinkStats = emptyLinkStats();
@@ -256,11 +244,11 @@ export class TapLink implements Link {
     const fd = openSync('/dev/net/tun', constants.O_RDWR | constants.O_NONBLOCK | O_CLOEXEC);
     try {
       const req = encodeIfreq(opts.name ?? 'tap%d', IFF_TAP | IFF_NO_PI | (opts.offload === true ? IFF_VNET_HDR : 0));
-      if (ioctl()(fd, TUNSETIFF, req) < 0) {
+      if (libc().ioctl(fd, TUNSETIFF, req) < 0) {
         const errno = koffi.errno();
         throw new Error(`TUNSETIFF failed: errno ${errno}`);
       }
-      if (opts.offload === true && ioctlInt()(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+      if (opts.offload === true && libc().ioctlInt(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
         throw new Error(`TUNSETOFFLOAD failed: errno ${koffi.errno()}`);
       }
       return new TapLink(fd, decodeIfreqName(req), opts);
