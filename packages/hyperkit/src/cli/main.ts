@@ -34,14 +34,14 @@ async function main(argv: string[]): Promise<number> {
   for (const n of args.notes) console.error(`hyperkit: ${n}`);
 
   const log = args.com1?.kind === 'log' ? createWriteStream(args.com1.path, { flags: 'a' }) : undefined;
-  const pty = args.com1?.kind === 'autopty' ? await openTerminal(args.com1.link) : args.com1?.kind === 'socket' ? await openSocket(args.com1.path) : undefined;
+  const com1 = args.com1?.kind === 'autopty' ? await openTerminal(args.com1.link) : args.com1?.kind === 'socket' ? await openSocket(args.com1.path) : undefined;
   const serial =
     args.com1?.kind === 'stdio'
       ? (d: Uint8Array) => process.stdout.write(d)
       : log
         ? (d: Uint8Array) => log.write(d)
-        : pty
-          ? (d: Uint8Array) => pty.write(d)
+        : com1
+          ? (d: Uint8Array) => com1.write(d)
           : undefined;
   const vm = await createVm({
     memoryMiB: args.memoryMiB,
@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     if (stdin.isTTY) stdin.setRawMode(true);
     stdin.on('data', (d: Buffer) => vm.serialInput(d));
   }
-  pty?.onInput((d) => vm.serialInput(d));
+  com1?.onInput((d) => vm.serialInput(d));
   const stop = (): void => void vm.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -70,10 +70,17 @@ async function main(argv: string[]): Promise<number> {
     stdin.pause();
   }
   log?.end();
-  await pty?.close();
+  await com1?.close();
   if (args.pidfile) await rm(args.pidfile, { force: true });
   if (end.reason === 'error') console.error(`hyperkit: ${end.message}`);
   return exitStatus(end.reason);
+}
+
+/** A COM1 backend the VMM writes the guest's output to and takes its input from. */
+interface Com1Backend {
+  write: (d: Uint8Array) => void;
+  onInput: (f: (d: Buffer) => void) => void;
+  close: () => Promise<void>;
 }
 
 /**
@@ -81,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
  * guest's output and types into its input; output while nobody is connected is dropped, and a
  * second client is refused while the first is there.
  */
-async function openSocket(path: string): Promise<{ write: (d: Uint8Array) => void; onInput: (f: (d: Buffer) => void) => void; close: () => Promise<void> }> {
+async function openSocket(path: string): Promise<Com1Backend> {
   const existing = await lstat(path).catch(() => undefined);
   if (existing && !existing.isSocket()) throw new Error(`socket=${path}: exists and is not a socket`);
   await rm(path, { force: true });
@@ -116,7 +123,7 @@ async function openSocket(path: string): Promise<{ write: (d: Uint8Array) => voi
   console.error(`hyperkit: COM1 listening on ${path}`);
   return {
     write: (d) => {
-      if (client && client.writableLength < PTY_BACKLOG) client.write(Buffer.from(d));
+      if (client && client.writableLength < COM1_BACKLOG) client.write(Buffer.from(d));
     },
     onInput: (f) => {
       input = f;
@@ -130,15 +137,15 @@ async function openSocket(path: string): Promise<{ write: (d: Uint8Array) => voi
   };
 }
 
-/** Backlog kept for a terminal nobody reads; beyond it the guest's output is dropped, as a UART's would be. */
-const PTY_BACKLOG = 1 << 20;
+/** Backlog kept for a terminal or socket nobody reads; beyond it the guest's output is dropped, as a UART's would be. */
+const COM1_BACKLOG = 1 << 20;
 
 /**
  * COM1 on a pseudo-terminal (`-l com1,autopty[=LINK]`): its path is printed on stderr and,
  * with LINK, a symbolic link to it is made (and removed at exit). Output waits for a reader
- * up to PTY_BACKLOG bytes; the terminal's input goes to the UART.
+ * up to COM1_BACKLOG bytes; the terminal's input goes to the UART.
  */
-async function openTerminal(link: string | undefined): Promise<{ write: (d: Uint8Array) => void; onInput: (f: (d: Buffer) => void) => void; close: () => Promise<void> }> {
+async function openTerminal(link: string | undefined): Promise<Com1Backend> {
   if (link !== undefined) {
     const existing = await lstat(link).catch(() => undefined);
     if (existing && !existing.isSymbolicLink()) throw new Error(`autopty=${link}: exists and is not a symbolic link`);
@@ -154,7 +161,7 @@ async function openTerminal(link: string | undefined): Promise<{ write: (d: Uint
   console.error(`hyperkit: COM1 connected to ${pty.path}${link !== undefined ? ` (${link})` : ''}`);
   return {
     write: (d) => {
-      if (master.writableLength < PTY_BACKLOG) master.write(Buffer.from(d));
+      if (master.writableLength < COM1_BACKLOG) master.write(Buffer.from(d));
     },
     onInput: (f) => master.on('data', f),
     close: async () => {
