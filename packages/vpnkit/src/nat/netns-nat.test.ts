@@ -99,8 +99,21 @@ describe.skipIf(netnsSkipReason !== '')('NAT against the Linux kernel in a netns
     expect(bad.stdout.trim()).toBe('');
   }, 60_000);
 
-  it('curl moves 100 MB each way through the host alias, byte-exact', async () => {
-    await curlTransfers(guest, http.port, 100);
+  it('curl moves 100 MB each way through the host alias, byte-exact; buffer memory is given back', async () => {
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, stack.stats().tcp.bufferBytes)), 5);
+    try {
+      await curlTransfers(guest, http.port, 100);
+    } finally {
+      clearInterval(sampler);
+    }
+    const t = stack.stats().tcp;
+    console.log(`buffer pool: peak ${peak} of ${t.bufferLimit} bytes during the transfers`);
+    expect(peak).toBeGreaterThan(256 * 1024); // buffers grew past the free 16 KiB each
+    expect(peak).toBeLessThanOrEqual(t.bufferLimit);
+    // Closed or in TIME-WAIT, the connections hold nothing of the pool.
+    for (let i = 0; i < 100 && stack.stats().tcp.bufferBytes > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stack.stats().tcp.bufferBytes).toBe(0);
   }, 300_000);
 
   it('a refused port fails fast with "Connection refused"', async () => {

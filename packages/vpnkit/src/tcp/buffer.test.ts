@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RingBuffer } from './buffer.js';
+import { BufferPool } from './pool.js';
 import { seededRandom } from './isn.js';
 
 const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
@@ -50,7 +51,83 @@ describe('RingBuffer (regressions and views)', () => {
   });
 });
 
+describe('RingBuffer with a BufferPool', () => {
+  it('charges storage past the free 16 KiB, limits room to what the pool backs, and gives it back', () => {
+    const pool = new BufferPool(48 * 1024);
+    const a = new RingBuffer(1 << 20, pool);
+    const b = new RingBuffer(1 << 20, pool);
+    expect(a.room).toBe(16 * 1024 + 48 * 1024);
+    expect(a.enqueue(new Uint8Array(10_000))).toBe(10_000);
+    expect(pool.used).toBe(0); // the first 16 KiB are free
+    expect(a.enqueue(new Uint8Array(20_000))).toBe(20_000);
+    expect(pool.used).toBe(32 * 1024 - 16 * 1024); // grew to 32 KiB
+    const left = pool.available;
+    expect(b.enqueue(new Uint8Array(100_000))).toBe(16 * 1024 + left); // b gets what is left
+    expect(pool.used).toBe(48 * 1024);
+    expect(a.room).toBe(32 * 1024 - 30_000); // a cannot grow further now
+    expect(a.enqueue(new Uint8Array(5_000))).toBe(32 * 1024 - 30_000);
+    expect(a.free).toBe((1 << 20) - 32 * 1024); // the logical capacity is unchanged
+    b.release();
+    expect(pool.used).toBe(16 * 1024);
+    expect(a.room).toBe(64 * 1024 - a.length); // a may grow to 64 KiB now
+    a.release();
+    expect(pool.used).toBe(0);
+    expect(a.length).toBe(0);
+    expect(() => pool.give(1)).toThrow(RangeError);
+  });
+
+  it('keeps its bytes intact and the pool within its limit under random use by three rings', () => {
+    const rnd = seededRandom(5);
+    const pool = new BufferPool(10_000);
+    const rings = [0, 1, 2].map(() => ({ r: new RingBuffer(30_000, pool), model: [] as number[] }));
+    let next = 0;
+    for (let step = 0; step < 6000; step++) {
+      const x = rings[rnd() % 3] as { r: RingBuffer; model: number[] };
+      if (rnd() % 3 !== 0) {
+        const n = rnd() % 3_000;
+        const data = new Uint8Array(n).map(() => next++ & 0xff);
+        const room = x.r.room;
+        const took = x.r.enqueue(data);
+        expect(took).toBe(Math.min(n, room));
+        x.model.push(...data.subarray(0, took));
+      } else {
+        const out = x.r.dequeue(rnd() % 4_000);
+        expect([...out]).toEqual(x.model.splice(0, out.length));
+      }
+      expect(pool.used).toBeLessThanOrEqual(pool.limit);
+      if (step % 1000 === 999) {
+        x.r.release();
+        x.model = [];
+      }
+    }
+    for (const x of rings) x.r.release();
+    expect(pool.used).toBe(0);
+  });
+});
+
 describe('RingBuffer growth', () => {
+  it('allocates nothing until the first byte, and every operation works before it', () => {
+    const r = new RingBuffer(1 << 18);
+    expect(r.allocated).toBe(0);
+    expect(r.view(0, 100).length).toBe(0);
+    expect(r.peek(0, 100).length).toBe(0);
+    expect(r.consume(10)).toBe(0);
+    expect(r.dequeue(10).length).toBe(0);
+    expect(r.contiguousAt(0)).toBe(0);
+    expect(r.free).toBe(1 << 18);
+    expect(r.enqueue(bytes(1, 2, 3))).toBe(3);
+    expect(r.allocated).toBe(16 * 1024);
+    expect([...r.dequeue(3)]).toEqual([1, 2, 3]);
+    // Out-of-order bytes first, then marking them queued, also allocate first.
+    const o = new RingBuffer(8);
+    expect(o.writeUnallocated(2, bytes(5))).toBe(1);
+    expect(o.allocated).toBe(8);
+    const q = new RingBuffer(8);
+    q.enqueueUnallocated(2); // nothing was written: zeros, but never an unbacked length
+    expect(q.allocated).toBe(8);
+    expect([...q.dequeue(2)]).toEqual([0, 0]);
+  });
+
   it('grows on demand up to its capacity and matches a plain-array model under random use', () => {
     const rnd = seededRandom(99);
     const cap = 200_000;

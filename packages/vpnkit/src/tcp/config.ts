@@ -15,6 +15,7 @@
 
 import type { IpAddress, TcpRepr } from '../wire/index.js';
 import type { RandomSource } from './isn.js';
+import type { BufferPool } from './pool.js';
 
 /** One TCP segment with the IP addresses it travels between. */
 export interface TcpSegment {
@@ -81,9 +82,15 @@ export interface TcpOptions {
    * Default 0: one MSS per segment.  Retransmissions are always one MSS.
    */
   maxSegmentBytes?: number;
+  /**
+   * Budget shared with other connections for buffer storage past the first
+   * 16 KiB of each direction (see `BufferPool`).  Without one, each buffer
+   * may grow to its full size.
+   */
+  pool?: BufferPool | undefined;
 }
 
-export type ResolvedTcpOptions = Required<TcpOptions>;
+export type ResolvedTcpOptions = Required<Omit<TcpOptions, 'pool'>> & { pool: BufferPool | undefined };
 
 export function resolveOptions(o: TcpOptions): ResolvedTcpOptions {
   const rx = o.rxBufferSize ?? 65536;
@@ -110,6 +117,7 @@ export function resolveOptions(o: TcpOptions): ResolvedTcpOptions {
     challengeAckLimit: o.challengeAckLimit ?? 10,
     maxPersist: o.maxPersist ?? 60_000,
     maxSegmentBytes: o.maxSegmentBytes ?? 0,
+    pool: o.pool,
   };
 }
 

@@ -291,9 +291,9 @@ export class TcpConnection {
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
     this.txBase = seqAdd(this.iss, 1);
-    this.tx = new RingBuffer(this.o.txBufferSize);
+    this.tx = new RingBuffer(this.o.txBufferSize, this.o.pool);
     this.rcvMss = Math.min(0xffff, mssForMtu(this.o.mtu, local.addr));
-    this.rcv = new Receiver(this.o.rxBufferSize, this.o.maxOutOfOrderRanges, this.o.maxOutOfOrderBytes, this.rcvMss);
+    this.rcv = new Receiver(this.o.rxBufferSize, this.o.maxOutOfOrderRanges, this.o.maxOutOfOrderBytes, this.rcvMss, this.o.pool);
     this.smss = Math.min(defaultMss(remote.addr), this.rcvMss);
     this.rcvSegMax = this.rcvMss;
     this.cc = new NewReno(this.smss, this.iss);
@@ -345,7 +345,7 @@ export class TcpConnection {
   }
 
   get writeSpace(): number {
-    return this.canWrite() ? this.tx.free : 0;
+    return this.canWrite() ? this.txSpace() : 0;
   }
 
   get readable(): number {
@@ -357,10 +357,33 @@ export class TcpConnection {
 
   write(data: Uint8Array): number {
     if (!this.canWrite()) return 0;
-    const n = this.tx.enqueue(data);
+    const space = this.txSpace();
+    const n = space >= data.length ? this.tx.enqueue(data) : this.tx.enqueue(data.subarray(0, space));
     if (n < data.length) this.writeBlocked = true;
     this.armTimers(this.lastNow);
     return n;
+  }
+
+  /**
+   * What the send buffer takes now: up to twice what the network can have in
+   * flight (min of cwnd and the peer's largest window), at least 64 KiB, at
+   * most the buffer's size and what its pool backs.  Holding more than that
+   * keeps the pipe no fuller, only memory (and a shared pool) busier; it
+   * grows as cwnd does, and `writable` follows.
+   */
+  private txSpace(): number {
+    const target = Math.min(this.o.txBufferSize, Math.max(64 * 1024, 2 * Math.min(this.cc.cwnd, this.maxSndWnd)));
+    return Math.max(0, Math.min(this.tx.room, target - this.tx.length));
+  }
+
+  /**
+   * Give both buffers' storage back (to the buffer pool, if any): for the
+   * owner, once the connection is closed and its data read.  Unread data is
+   * dropped; the connection must not be used after.
+   */
+  releaseBuffers(): void {
+    this.tx.release();
+    this.rcv.release();
   }
 
   read(max?: number): Uint8Array | undefined {
@@ -708,7 +731,7 @@ export class TcpConnection {
       } else if (wasInRecovery) this.holeBudget = 0;
     }
     this.rtoAt = flight > 0 ? now + this.rtt.rto : undefined;
-    if (this.writeBlocked && this.tx.free > 0 && this.canWrite()) {
+    if (this.writeBlocked && this.txSpace() > 0 && this.canWrite()) {
       this.writeBlocked = false;
       this.events.push(EV_WRITABLE);
     }

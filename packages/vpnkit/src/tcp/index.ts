@@ -6,6 +6,7 @@
 
 export { Assembler, type Range } from './assembler.js';
 export { RingBuffer } from './buffer.js';
+export { BufferPool } from './pool.js';
 export {
   defaultMss,
   mssForMtu,

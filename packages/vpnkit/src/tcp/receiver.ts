@@ -31,6 +31,7 @@
 
 import { Assembler, type Range } from './assembler.js';
 import { RingBuffer } from './buffer.js';
+import type { BufferPool } from './pool.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 
 /** `Receiver.receive` outcome bits. */
@@ -74,8 +75,9 @@ export class Receiver {
     maxBytes: number,
     /** The MSS we announced (for the SWS threshold). */
     readonly mss: number,
+    pool?: BufferPool,
   ) {
-    this.ring = new RingBuffer(capacity);
+    this.ring = new RingBuffer(capacity, pool);
     this.asm = new Assembler(maxRanges, maxBytes);
   }
 
@@ -95,9 +97,9 @@ export class Receiver {
     return this.ring.length;
   }
 
-  /** RCV.WND for the acceptability test: the free space of the ring. */
+  /** RCV.WND for the acceptability test: the room in the ring (what its buffer pool backs). */
   get window(): number {
-    return this.ring.free;
+    return this.ring.room;
   }
 
   /** The window last advertised (bytes from RCV.NXT). */
@@ -111,7 +113,7 @@ export class Receiver {
 
   /** The sequence-number test of §3.10.7.4 for a segment of `len` sequence numbers. */
   acceptable(seq: number, len: number): boolean {
-    const wnd = this.ring.free;
+    const wnd = this.ring.room;
     const off = seqSub(seq, this.nxt);
     if (len === 0) return wnd === 0 ? off === 0 : off >= 0 && off < wnd;
     if (wnd === 0) return false;
@@ -137,7 +139,7 @@ export class Receiver {
       start = this.nxt;
     }
     const off = seqSub(start, this.nxt);
-    const room = this.ring.free - off;
+    const room = this.ring.room - off;
     if (data.length > room) {
       data = data.subarray(0, Math.max(0, room));
       fin = false; // the FIN lies beyond the window
@@ -180,6 +182,11 @@ export class Receiver {
     return Rx.Fin;
   }
 
+  /** Give the ring's storage back (to its buffer pool); the receiver is not used after. */
+  release(): void {
+    this.ring.release();
+  }
+
   /** Up to `max` bytes in order, copied out (undefined when none). */
   read(max?: number): Uint8Array | undefined {
     if (this.ring.length === 0) return undefined;
@@ -193,7 +200,7 @@ export class Receiver {
    */
   advertise(): number {
     const cur = this.advertised;
-    const free = this.ring.free;
+    const free = this.ring.room;
     const w = free - cur >= this.swsThreshold() ? free : cur;
     const field = Math.min(0xffff, Math.floor(w / 2 ** this.shift));
     const right = seqAdd(this.nxt, field * 2 ** this.shift);
@@ -203,14 +210,14 @@ export class Receiver {
 
   /** The window field of a SYN or SYN,ACK (never scaled, RFC 7323 §2.2). */
   advertiseSyn(): number {
-    const field = Math.min(0xffff, this.ring.free);
+    const field = Math.min(0xffff, this.ring.room);
     this.advRight = seqAdd(this.nxt, field);
     return field;
   }
 
   /** Whether reading has opened enough room to be worth a window update. */
   get updateDue(): boolean {
-    return this.ring.free - this.advertised >= this.swsThreshold();
+    return this.ring.room - this.advertised >= this.swsThreshold();
   }
 
   /** SACK blocks (RFC 2018 §4), most recent first, as offsets from RCV.NXT. */

@@ -11,6 +11,7 @@ import { TcpPacket, TcpRepr } from '../wire/tcp.js';
 import type { TcpEndpoint, TcpOptions } from './config.js';
 import { TcpConnection, type TcpEvent, type TcpState } from './connection.js';
 import { seededRandom } from './isn.js';
+import { BufferPool } from './pool.js';
 
 interface LinkConfig {
   /** One-way delay, ms. */
@@ -326,6 +327,52 @@ describe('two endpoints over a simulated link', () => {
     expect(r.apps[0].closed).toBe('normal');
     expect(r.apps[1].closed).toBe('normal');
     expect(r.conns[0].stats().zeroWindowProbes + r.conns[0].stats().timeouts).toBeLessThan(50);
+  });
+});
+
+describe('buffers drawn from a shared pool', () => {
+  it('an exhausted pool leaves each connection its free 16 KiB: slower, byte-exact, nothing charged', () => {
+    const up = pattern(1 * MB, 5);
+    const down = pattern(MB / 2, 6);
+    const pool = new BufferPool(0);
+    const tcp: Partial<TcpOptions> = { rxBufferSize: 4 * MB, txBufferSize: 4 * MB, msl: 1000, pool };
+    const r = simulate({
+      link: { delay: 5, jitter: 1, loss: 0.01, reorder: 0.05, reorderDelay: 4, duplicate: 0, seed: 77 },
+      tcp: [tcp, tcp],
+      send: [up, down],
+    });
+    expect(sameBytes(r.apps[1].got, up)).toBe(true);
+    expect(sameBytes(r.apps[0].got, down)).toBe(true);
+    expect(r.maxInFlightA).toBeLessThanOrEqual(BufferPool.FREE_BYTES + 1); // the peer's window never passed its free buffer
+    expect(pool.used).toBe(0);
+    expect(r.apps[0].closed).toBe('normal');
+    expect(r.apps[1].closed).toBe('normal');
+  });
+
+  it('buffers grow within the pool, never past its limit, and are given back by releaseBuffers', () => {
+    const up = pattern(4 * MB, 8);
+    const limit = 300 * 1024;
+    const pool = new BufferPool(limit);
+    let peak = 0;
+    const watched = { rxBufferSize: 4 * MB, txBufferSize: 4 * MB, msl: 1000, pool };
+    const orig = pool.take.bind(pool);
+    pool.take = (n: number): boolean => {
+      const ok = orig(n);
+      peak = Math.max(peak, pool.used);
+      return ok;
+    };
+    const r = simulate({
+      link: { delay: 5, jitter: 0, loss: 0, reorder: 0, reorderDelay: 0, duplicate: 0, seed: 3 },
+      tcp: [watched, watched],
+      send: [up, new Uint8Array(0)],
+    });
+    expect(sameBytes(r.apps[1].got, up)).toBe(true);
+    expect(peak).toBeGreaterThan(BufferPool.FREE_BYTES); // it did grow
+    expect(peak).toBeLessThanOrEqual(limit);
+    expect(r.maxInFlightA).toBeGreaterThan(64 * 1024);
+    expect(pool.used).toBeGreaterThan(0); // held until the owner releases
+    for (const c of r.conns) c.releaseBuffers();
+    expect(pool.used).toBe(0);
   });
 });
 
