@@ -10,7 +10,6 @@
 //   BENCH_SECONDS=5 (per iperf3 run)  BENCH_PEERS=vpnkit,slirp4netns,pasta  BENCH_MTUS=1500,65520
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -160,8 +159,14 @@ async function pingRtt(env) {
 
 const iperfPort = 15201;
 const iperfServer = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(iperfPort)], { stdio: 'ignore' });
-const sink = createServer((s) => s.destroy());
-const sinkPort = await new Promise((r) => sink.listen(0, '127.0.0.1', () => r(sink.address().port)));
+// The connection-rate target accepts and closes; it runs in its own process so that, like the
+// iperf3 server, it does not share an event loop with vpnkit (which runs in this one) and gets
+// the same core to itself whichever peer is measured.
+const sink = spawn(process.execPath, ['-e', "const s=require('net').createServer((c)=>c.destroy()).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+const sinkPort = await new Promise((r, j) => {
+  sink.stdout.once('data', (d) => r(Number(String(d).trim())));
+  sink.once('exit', (c) => j(new Error(`sink exited with ${c}`)));
+});
 await sleep(300);
 
 const results = {};
@@ -190,7 +195,7 @@ try {
   }
 } finally {
   iperfServer.kill();
-  sink.close();
+  sink.kill();
   rmSync(dir, { recursive: true, force: true });
 }
 

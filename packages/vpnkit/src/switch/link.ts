@@ -27,6 +27,13 @@ export interface Link {
   /** Frames from the peer, until the link closes.  Iterate it once. */
   frames(): AsyncIterableIterator<Uint8Array>;
   /**
+   * Optional, instead of `frames()`: hand every frame from the peer to
+   * `sink` synchronously, as it is read (queued frames first), without a
+   * promise and a microtask per frame.  Resolves when the link closes.
+   * `sink` must not throw; if it does, the frame is counted as dropped.
+   */
+  deliverTo?(sink: (frame: Uint8Array) => void): Promise<void>;
+  /**
    * Queue a frame for the peer.  Returns false when it was dropped (queue
    * full, too large, or closed).  The frame may be retained: do not reuse it.
    */

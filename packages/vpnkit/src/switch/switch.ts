@@ -87,7 +87,8 @@ export class Switch {
     this.links.add(link);
     const pump = (async () => {
       try {
-        for await (const frame of link.frames()) this.input(frame, link);
+        if (link.deliverTo !== undefined) await link.deliverTo((frame) => this.input(frame, link));
+        else for await (const frame of link.frames()) this.input(frame, link);
       } finally {
         this.links.delete(link);
         this.macs.forgetPort(link);

@@ -62,6 +62,48 @@ describe.skipIf(!canTap)(`TapLink (${why || 'root'})`, () => {
     }
     expect(tap.send(new Uint8Array(60))).toBe(false);
   });
+
+  it('deliverTo hands frames over inside the poll callback, queued ones first; a throwing sink costs a drop, not the process', async () => {
+    const name = `vkd${process.pid % 100000}`;
+    const tap = TapLink.open({ name });
+    const got: Uint8Array[] = [];
+    let thrown = 0;
+    let done: Promise<void> | undefined;
+    try {
+      execFileSync('ip', ['link', 'set', name, 'up']);
+      execFileSync('ip', ['addr', 'add', '169.254.78.1/30', 'dev', name]);
+      execFileSync('ip', ['neigh', 'replace', '169.254.78.2', 'lladdr', '02:00:00:00:78:02', 'dev', name]);
+      const isPing = (f: Uint8Array): boolean => f[12] === 0x08 && f[13] === 0x00 && f[23] === 1;
+      // Frames read before anyone listens wait in the queue ...
+      execFileSync('busybox', ['sh', '-c', 'busybox ping -c 1 -W 1 169.254.78.2 >/dev/null 2>&1 || true']);
+      await new Promise((r) => setTimeout(r, 100)); // the poll callback reads them into the queue
+      const queued = tap.stats().rxFrames;
+      expect(queued).toBeGreaterThan(0);
+      // ... and reach the sink first, during the deliverTo call itself.
+      done = tap.deliverTo((f) => {
+        if (isPing(f) && got.filter(isPing).length === 1 && thrown === 0) {
+          thrown++;
+          throw new Error('a bug downstream');
+        }
+        got.push(f);
+      });
+      expect(got.length).toBe(queued);
+      expect(got.filter(isPing).length).toBe(1);
+      // Later frames arrive with nothing awaiting them: the second ping throws, the third lands.
+      execFileSync('busybox', ['sh', '-c', 'busybox ping -c 2 -i 0.2 -W 1 169.254.78.2 >/dev/null 2>&1 &']);
+      const deadline = Date.now() + 3000;
+      while (got.filter(isPing).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(got.filter(isPing).length).toBe(2);
+      expect(thrown).toBe(1);
+      expect(tap.sinkErrors).toBe(1);
+      expect(tap.stats().rxDropped).toBe(1);
+      expect(tap.stats().rxFrames).toBe(got.length);
+      await expect(tap.deliverTo(() => undefined)).rejects.toThrow(/already/);
+    } finally {
+      await tap.close();
+    }
+    await done; // resolves once the link is closed
+  });
 });
 
 describe('prepareGso / preparePartial (vnet header for TSO)', () => {
