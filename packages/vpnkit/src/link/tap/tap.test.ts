@@ -131,11 +131,11 @@ describe('prepareGso / preparePartial (vnet header for TSO)', () => {
   });
 });
 
-describe('completeChecksum (vnet header NEEDS_CSUM)', () => {
-  it('fills in a partial TCP checksum exactly as a full computation would', async () => {
+describe('partial checksums (vnet header NEEDS_CSUM)', () => {
+  it('finishPartialChecksum fills in a partial TCP checksum exactly as a full computation would', async () => {
     const { tcpFrame } = await import('../../nat/packet.js');
     const { pseudoHeaderSum, onesFold, TcpPacket, Ipv4Address, TcpFlags } = await import('../../wire/index.js');
-    const { completeChecksum, VNET_HDR_LEN } = await import('./tap.js');
+    const { finishPartialChecksum, partialChecksumAt } = await import('../../switch/gso.js');
     const src = Ipv4Address.parse('192.168.65.3');
     const dst = Ipv4Address.parse('10.1.2.3');
     const full = tcpFrame(src, dst, 1, { srcPort: 1234, dstPort: 80, seqNumber: 7, ackNumber: 9, flags: TcpFlags.Ack, windowLen: 100, payload: Uint8Array.from({ length: 999 }, (_, i) => i * 31) });
@@ -146,15 +146,11 @@ describe('completeChecksum (vnet header NEEDS_CSUM)', () => {
     const seed = onesFold(pseudoHeaderSum(src, dst, 6, tcpLen));
     partial[34 + 16] = seed >>> 8;
     partial[34 + 17] = seed & 0xff;
-    const hdr = new Uint8Array(VNET_HDR_LEN);
-    hdr[0] = 1; // NEEDS_CSUM
-    hdr[6] = 34; // csum_start
-    hdr[8] = 16; // csum_offset
-    expect(completeChecksum(hdr, partial)).toBe(true);
+    partialChecksumAt.set(partial, 34 * 65536 + 16); // csum_start 34, csum_offset 16, as a TAP records it
+    finishPartialChecksum(partial);
     expect(TcpPacket.unchecked(partial.subarray(34)).checksum).toBe(expected);
-    // A header pointing past the frame is refused.
-    hdr[6] = 0xff;
-    hdr[7] = 0xff;
-    expect(completeChecksum(hdr, partial)).toBe(false);
+    expect(partialChecksumAt.has(partial)).toBe(false); // finished once
+    finishPartialChecksum(partial); // and a second call changes nothing
+    expect(TcpPacket.unchecked(partial.subarray(34)).checksum).toBe(expected);
   });
 });

@@ -24,8 +24,8 @@
 
 import { closeSync, constants, openSync, writeSync, writevSync } from 'node:fs';
 import koffi from 'koffi';
-import { checksumPartial, checksumVerified, gsoSize } from '../../switch/gso.js';
-import { checksumFinish, onesFold, onesSum, pseudoHeaderSum } from '../../wire/checksum.js';
+import { checksumPartial, checksumVerified, gsoSize, partialChecksumAt } from '../../switch/gso.js';
+import { onesFold, pseudoHeaderSum } from '../../wire/checksum.js';
 import { FrameQueue } from '../../switch/frame-queue.js';
 import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js';
 
@@ -77,25 +77,6 @@ function libc(): TapLibc {
     read: lib.func('read', 'intptr_t', ['int', 'void *', 'size_t']) as TapLibc['read'],
   };
   return tapLibc;
-}
-
-/**
- * Complete a checksum the kernel left partial (virtio 1.2 §5.1.6.2:
- * VIRTIO_NET_HDR_F_NEEDS_CSUM: "the checksum ... at csum_start +
- * csum_offset ... contains the pseudo-header checksum; sum from csum_start
- * to the end and store it there").  `hdr` holds the vnet header at 0.
- * Returns false when the header points outside the frame.
- */
-export function completeChecksum(hdr: Uint8Array, frame: Uint8Array): boolean {
-  if (((hdr[0] as number) & VIRTIO_NET_HDR_F_NEEDS_CSUM) === 0) return true;
-  const start = (hdr[6] as number) | ((hdr[7] as number) << 8);
-  const offset = (hdr[8] as number) | ((hdr[9] as number) << 8);
-  const at = start + offset;
-  if (start >= frame.length || at + 2 > frame.length) return false;
-  const c = checksumFinish(onesSum(frame, start, frame.length));
-  frame[at] = c >>> 8;
-  frame[at + 1] = c & 0xff;
-  return true;
 }
 
 /**
@@ -279,12 +260,21 @@ export class TapLink implements Link {
       const frame = new Uint8Array(n - h);
       frame.set(this.buf.subarray(h, n));
       if (h > 0) {
-        if (!completeChecksum(this.buf, frame)) {
-          this.s.rxDropped++;
-          continue;
+        const flags = this.buf[0] as number;
+        if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) {
+          // The kernel's own data with the checksum left to us: nothing here needs it unless
+          // the frame is forwarded to another link, where the switch finishes it.
+          const start = (this.buf[6] as number) | ((this.buf[7] as number) << 8);
+          const offset = (this.buf[8] as number) | ((this.buf[9] as number) << 8);
+          if (start >= frame.length || start + offset + 2 > frame.length) {
+            this.s.rxDropped++;
+            continue;
+          }
+          partialChecksumAt.set(frame, start * 65536 + offset);
+          checksumVerified.add(frame);
+        } else if ((flags & VIRTIO_NET_HDR_F_DATA_VALID) !== 0) {
+          checksumVerified.add(frame); // the kernel validated it
         }
-        // We just computed it (NEEDS_CSUM), or the kernel validated it (DATA_VALID).
-        if (((this.buf[0] as number) & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0) checksumVerified.add(frame);
       }
       n -= h;
       const sink = this.sink;
