@@ -6,8 +6,9 @@
  *
  *   guest SYN ──► host connect() ──► success: SYN/ACK (TcpConnection.accept)
  *                                └─► refusal: RST at once (RFC 9293 §3.10.7.1)
- *   guest data ─► conn.read() ─► socket.write()   (window closes while the
- *                                                   socket is backed up)
+ *   guest data ─► conn.lendRead() ─► socket.write()  (a view into the receive
+ *                 buffer, given back when the socket has flushed it; the
+ *                 window closes while the socket is backed up)
  *   socket data ► conn.write() ─► segments        (socket paused while the
  *                                                   send buffer is full)
  *   FIN either way becomes a half-close the other way.
@@ -454,14 +455,24 @@ export class TcpNat {
     if (conn === undefined) return;
     const s = flow.socket;
     while (!flow.socketBlocked && !s.destroyed && !flow.socketEnded) {
-      const data = conn.read();
+      // A view into the receive buffer, not a copy: the bytes stay there (and out of the
+      // guest's window) until the socket has flushed them.
+      const data = conn.lendRead();
       if (data === undefined) break;
-      if (!s.write(data)) flow.socketBlocked = true;
+      const n = data.length;
+      if (!s.write(data, () => this.flushed(flow, n))) flow.socketBlocked = true;
     }
     if (flow.guestEof && conn.readable === 0 && !flow.socketEnded && !s.destroyed) {
       flow.socketEnded = true;
       s.end();
     }
+  }
+
+  /** The socket is done with `n` lent bytes: they leave the receive buffer, the window opens. */
+  private flushed(flow: Flow, n: number): void {
+    if (flow.done || flow.conn === undefined) return;
+    flow.conn.returnRead(n);
+    this.kickSoon(flow); // a window update may be due
   }
 
   /** Let the guest's send buffer take what the socket had left. */

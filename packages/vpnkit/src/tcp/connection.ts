@@ -386,6 +386,22 @@ export class TcpConnection {
     this.rcv.release();
   }
 
+  /**
+   * Zero-copy reading: the next received bytes as a view into the receive
+   * buffer, which stays untouched (and the bytes out of the window) until
+   * `returnRead` gives them back.  Use either this pair or `read`, not both.
+   */
+  lendRead(max?: number): Uint8Array | undefined {
+    return this.rcv.lend(max);
+  }
+
+  /** Give back the first `n` bytes lent by `lendRead` (their consumer is done with them). */
+  returnRead(n: number): void {
+    if (this.rcv.lent === 0) return; // released meanwhile
+    this.rcv.giveBack(n);
+    if (this.receiving() && this.rcv.updateDue) this.ackNow = true;
+  }
+
   read(max?: number): Uint8Array | undefined {
     const out = this.rcv.read(max);
     // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): announce the larger

@@ -12,6 +12,35 @@ function receiver(capacity = 100, mss = 40): Receiver {
 }
 
 describe('Receiver', () => {
+  it('lends views without copying; lent bytes stay out of the window and intact until given back', () => {
+    const r = receiver(10);
+    r.receive(r.nxt, Uint8Array.from([1, 2, 3, 4, 5, 6]), false);
+    const a = r.lend(4);
+    expect([...(a ?? [])]).toEqual([1, 2, 3, 4]);
+    expect(r.readable).toBe(2);
+    expect(r.lent).toBe(4);
+    expect(r.window).toBe(4); // 10 - 6: lent bytes still occupy the buffer
+    const b = r.lend();
+    expect([...(b ?? [])]).toEqual([5, 6]);
+    expect(r.lend()).toBeUndefined();
+    expect(() => r.read()).toThrow(/lent/);
+    // New data lands after the lent bytes, never over them; the views still read the same.
+    r.receive(r.nxt, Uint8Array.from([7, 8, 9, 10]), false);
+    expect(r.window).toBe(0);
+    expect([...(a ?? [])]).toEqual([1, 2, 3, 4]);
+    r.giveBack(4);
+    expect(r.window).toBe(4);
+    expect([...(b ?? [])]).toEqual([5, 6]);
+    // After the wrap: lend stops at the wrap point, the rest comes next.
+    r.receive(r.nxt, Uint8Array.from([11, 12, 13, 14]), false);
+    expect([...(r.lend() ?? [])]).toEqual([7, 8, 9, 10]);
+    expect([...(r.lend() ?? [])]).toEqual([11, 12, 13, 14]);
+    r.giveBack(100); // clipped to what is lent
+    expect(r.lent).toBe(0);
+    expect(r.readable).toBe(0);
+    expect(r.window).toBe(10);
+  });
+
   it('applies the RFC 9293 §3.10.7.4 acceptability table', () => {
     const r = receiver(10);
     const nxt = r.nxt;

@@ -67,6 +67,7 @@ export class Receiver {
   private advRight = 0;
   private readonly ring: RingBuffer;
   private readonly asm: Assembler;
+  private lentBytes = 0;
   private finAt: number | undefined;
 
   constructor(
@@ -92,9 +93,14 @@ export class Receiver {
     return this.ring.capacity;
   }
 
-  /** In-order bytes not yet read. */
+  /** In-order bytes not yet read (nor lent). */
   get readable(): number {
-    return this.ring.length;
+    return this.ring.length - this.lentBytes;
+  }
+
+  /** Bytes handed out by `lend` and not yet given back: still queued, still out of the window. */
+  get lent(): number {
+    return this.lentBytes;
   }
 
   /** RCV.WND for the acceptability test: the room in the ring (what its buffer pool backs). */
@@ -185,12 +191,36 @@ export class Receiver {
   /** Give the ring's storage back (to its buffer pool); the receiver is not used after. */
   release(): void {
     this.ring.release();
+    this.lentBytes = 0;
   }
 
-  /** Up to `max` bytes in order, copied out (undefined when none). */
+  /** Up to `max` bytes in order, copied out (undefined when none).  Not while bytes are lent. */
   read(max?: number): Uint8Array | undefined {
+    if (this.lentBytes > 0) throw new Error('Receiver.read while bytes are lent (use lend/giveBack throughout)');
     if (this.ring.length === 0) return undefined;
     return this.ring.dequeue(max ?? this.ring.length);
+  }
+
+  /**
+   * The next in-order bytes after those already lent, as a view into the
+   * buffer (no copy; at most `max`, stopping at the wrap point), or
+   * undefined when none.  They stay queued, and out of the advertised
+   * window, until `giveBack`: the view is not overwritten before that, so a
+   * socket write may hold it until it is flushed.
+   */
+  lend(max?: number): Uint8Array | undefined {
+    const n = this.readable;
+    if (n === 0) return undefined;
+    const v = this.ring.view(this.lentBytes, Math.min(n, max ?? n));
+    this.lentBytes += v.length;
+    return v;
+  }
+
+  /** Release the first `n` lent bytes (in the order they were lent). */
+  giveBack(n: number): void {
+    const k = Math.max(0, Math.min(n, this.lentBytes));
+    this.ring.consume(k);
+    this.lentBytes -= k;
   }
 
   /**
