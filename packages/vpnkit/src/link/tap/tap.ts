@@ -281,14 +281,7 @@ export class TapLink implements Link {
       if (sink !== undefined) {
         this.s.rxFrames++;
         this.s.rxBytes += n;
-        try {
-          sink(frame);
-        } catch {
-          // A bug downstream must not take the event loop (this is a libuv callback) down.
-          this.s.rxFrames--;
-          this.s.rxDropped++;
-          this.sinkErrors++;
-        }
+        this.hand(sink, frame);
       } else if (this.inbox.push(frame)) {
         this.s.rxFrames++;
         this.s.rxBytes += n;
@@ -309,18 +302,22 @@ export class TapLink implements Link {
    */
   deliverTo(sink: (frame: Uint8Array) => void): Promise<void> {
     if (this.sink !== undefined) return Promise.reject(new Error('TapLink: already delivering'));
-    for (let f = this.inbox.shift(); f !== undefined; f = this.inbox.shift()) {
-      try {
-        sink(f);
-      } catch {
-        this.s.rxFrames--;
-        this.s.rxDropped++;
-        this.sinkErrors++;
-      }
-    }
+    for (let f = this.inbox.shift(); f !== undefined; f = this.inbox.shift()) this.hand(sink, f);
     this.sink = sink;
     if (this.isClosed) return Promise.resolve();
     return new Promise((resolve) => (this.sinkClosed = resolve));
+  }
+
+  /** One frame (already counted as received) to the sink. */
+  private hand(sink: (frame: Uint8Array) => void, frame: Uint8Array): void {
+    try {
+      sink(frame);
+    } catch {
+      // A bug downstream must not take the event loop (this is a libuv callback) down.
+      this.s.rxFrames--;
+      this.s.rxDropped++;
+      this.sinkErrors++;
+    }
   }
 
   send(frame: Uint8Array): boolean {
