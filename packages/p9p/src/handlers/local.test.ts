@@ -280,6 +280,34 @@ describe('LocalFs', () => {
     expect(fs.openFiles).toBe(0);
   });
 
+  it('answers walk, getattr, lopen, clunk and small reads synchronously, errors thrown at once', () => {
+    mkdirSync(join(root, 'd'));
+    writeFileSync(join(root, 'd', 'f'), 'hello');
+    const fs = new LocalFs({ root });
+    try {
+      const top = fs.attach({ aname: '' }).node;
+      const w = fs.walk(top, ['d', 'f']);
+      expect(w).not.toBeInstanceOf(Promise);
+      expect(w.qids.map((q) => q.type)).toEqual([QTDIR, QTFILE]);
+      const attr = fs.getattr(w.node!);
+      expect(attr).not.toBeInstanceOf(Promise);
+      expect(attr.size).toBe(5n);
+      const o = fs.lopen(w.node!, P9_DOTL_RDONLY);
+      const buf = new Uint8Array(16);
+      expect(fs.readInto(o.node, 0n, buf)).toBe(5);
+      expect(fs.openFiles).toBe(1);
+      fs.clunk(o.node);
+      expect(fs.openFiles).toBe(0);
+      // A failure is a throw, not a rejected promise; a partial walk returns the qids walked.
+      expect(() => fs.walk(top, ['missing'])).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(fs.walk(top, ['d', 'missing'])).toEqual({ qids: [expect.objectContaining({ type: QTDIR })] });
+      fs.clunk(fs.lopen(w.node!, P9_DOTL_RDWR).node);
+      expect(fs.openFiles).toBe(0);
+    } finally {
+      fs.close();
+    }
+  });
+
   it('refuses a root that is not a directory and attach names other than the root', async () => {
     writeFileSync(join(base, 'file'), '');
     expect(() => new LocalFs({ root: join(base, 'file') })).toThrow(/ENOTDIR/);

@@ -43,7 +43,7 @@ import type { Dirent, Qid } from '../codec/types.js';
 import { ERRNO } from '../channel/errno.js';
 import type { AttrReply, Handler, SetattrRequest, StatfsReply } from '../server/handler.js';
 import { hostFlags, mutates } from './local/flags.js';
-import { at, checkName, closeFd, DIR_STEP, err, fstatBig, kindOf, lstatBig, NODE_REF, openFd, PATH_MAX, sameFile, withDir } from './local/resolve.js';
+import { at, checkName, closeFd, closeQuiet, DIR_STEP, err, fstatBig, inDir, kindOf, lstatAt, lstatBig, NODE_REF, openFd, PATH_MAX, sameFile, withDir } from './local/resolve.js';
 import type { Kind } from './local/resolve.js';
 
 const S_IFMT = 0o170000;
@@ -63,11 +63,11 @@ const NS = 1_000_000_000n;
  */
 const SYNC_READ = 128 * 1024;
 const SYNC_WRITE = 128 * 1024;
-const readFd = async (fd: number, buf: Uint8Array, len: number, pos: number): Promise<number> =>
+const readFd = (fd: number, buf: Uint8Array, len: number, pos: number): number | Promise<number> =>
   len <= SYNC_READ
     ? readSync(fd, buf, 0, len, pos)
     : new Promise((resolve, reject) => read(fd, buf, 0, len, pos, (e, n) => (e === null ? resolve(n) : reject(e))));
-const writeFd = async (fd: number, buf: Uint8Array, pos: number): Promise<number> =>
+const writeFd = (fd: number, buf: Uint8Array, pos: number): number | Promise<number> =>
   buf.length <= SYNC_WRITE
     ? writeSync(fd, buf, 0, buf.length, pos)
     : new Promise((resolve, reject) => write(fd, buf, 0, buf.length, pos, (e, n) => (e === null ? resolve(n) : reject(e))));
@@ -165,27 +165,38 @@ export class LocalFs implements Handler<LocalFid> {
     return { qid: { type: QTDIR, version: 0, path: this.rootIno }, node: { path: [], ino: this.rootIno, dev: this.rootDev, kind: 'dir' } };
   }
 
-  async walk(fid: LocalFid, names: readonly string[]): Promise<{ qids: Qid[]; node?: LocalFid }> {
+  /*
+   * walk, clunk, lopen, getattr and small reads and writes are synchronous
+   * from end to end (the Handler allows plain values): a stat from a client
+   * is three of them, and each await of an already settled promise still
+   * costs a microtask turn and an allocation.
+   */
+  walk(fid: LocalFid, names: readonly string[]): { qids: Qid[]; node?: LocalFid } {
     if (names.length === 0) return { qids: [], node: { path: [...fid.path], ino: fid.ino, dev: fid.dev, kind: fid.kind } };
     if (fid.kind !== 'dir') throw err(ERRNO.ENOTDIR);
     const path = [...fid.path];
     // chain[i] is the O_PATH fd of path[0..i]; the root's fd is below it.
     const chain: number[] = [];
     const qids: Qid[] = [];
-    let cur: { ino: bigint; dev: bigint; kind: Kind } = fid;
-    const top = (): number => chain[chain.length - 1] ?? this.rootFd;
+    let ino = fid.ino;
+    let dev = fid.dev;
+    let kind: Kind = fid.kind;
     try {
       // Directories of the starting path, opened the safe way.
-      for (const name of path) chain.push(await openFd(at(top(), name), DIR_STEP));
-      for (const [i, name] of names.entries()) {
-        if (cur.kind !== 'dir') throw err(ERRNO.ENOTDIR, name);
+      for (const name of path) chain.push(openSync(at(chain[chain.length - 1] ?? this.rootFd, name), DIR_STEP));
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        if (kind !== 'dir') throw err(ERRNO.ENOTDIR, name);
+        const top = chain[chain.length - 1] ?? this.rootFd;
         if (name === '..') {
           if (path.length > 0) {
             path.pop();
-            await closeFd(chain.pop()!);
+            closeQuiet(chain.pop()!);
           }
-          const st = await fstatBig(top());
-          cur = { ino: st.ino, dev: st.dev, kind: 'dir' };
+          const st = fstatSync(chain[chain.length - 1] ?? this.rootFd, { bigint: true });
+          ino = st.ino;
+          dev = st.dev;
+          kind = 'dir';
         } else if (name !== '.') {
           if (name === '' || name.includes('/') || name.includes('\0')) throw err(ERRNO.ENOENT, `bad name ${JSON.stringify(name)}`);
           if (Buffer.byteLength(name) > NAME_MAX) throw err(ERRNO.ENAMETOOLONG);
@@ -194,54 +205,55 @@ export class LocalFs implements Handler<LocalFid> {
             // A directory on the way is opened first (O_NOFOLLOW: never through a
             // symlink) and what was opened is stat'ed: one call fewer than
             // lstat + open + fstat, and no window between them.
-            const fd = await openFd(at(top(), name), DIR_STEP).catch((e: unknown) => {
-              const code = (e as { code?: string }).code;
-              if (code === 'ENOTDIR' || code === 'ELOOP') return undefined; // not a directory: qid below, the next name fails
-              throw e;
-            });
+            const fd = openDirOrNot(at(top, name));
             if (fd !== undefined) {
               chain.push(fd);
-              st = await fstatBig(fd);
+              st = fstatSync(fd, { bigint: true });
             }
           }
-          st ??= await lstatBig(at(top(), name));
-          const kind = kindOf(st);
+          st ??= lstatAt(top, name);
           path.push(name);
-          cur = { ino: st.ino, dev: st.dev, kind };
+          ino = st.ino;
+          dev = st.dev;
+          kind = kindOf(st);
         }
-        qids.push(qidOf(cur.kind, cur.ino));
+        qids.push(qidOf(kind, ino));
       }
     } catch (e) {
       if (qids.length === 0) throw e;
       return { qids };
     } finally {
-      for (const fd of chain) await closeFd(fd).catch(() => {});
+      for (const fd of chain) closeQuiet(fd);
     }
-    return { qids, node: { path, ino: cur.ino, dev: cur.dev, kind: cur.kind } };
+    return { qids, node: { path, ino, dev, kind } };
   }
 
-  async clunk(fid: LocalFid): Promise<void> {
+  clunk(fid: LocalFid): void {
     const fd = fid.fd;
     if (fd === undefined) return;
     fid.fd = undefined;
     fid.listing = undefined;
     this.open--;
-    await closeFd(fd);
+    closeSync(fd);
   }
 
-  async lopen(fid: LocalFid, flags: number): Promise<{ qid: Qid; iounit: number; node: LocalFid }> {
+  lopen(fid: LocalFid, flags: number): { qid: Qid; iounit: number; node: LocalFid } {
     if (this.readOnly && mutates(flags)) throw err(ERRNO.EROFS);
     if (fid.kind === 'symlink') throw err(ERRNO.ELOOP);
     if (fid.kind === 'dir' && (flags & 3) !== 0) throw err(ERRNO.EISDIR);
     const hf = hostFlags(flags);
-    const fd = await this.reserveFd(() => this.atNode(fid, (dirFd, name) => openFd(at(dirFd, name), hf)));
+    if (this.open >= this.maxOpenFiles) throw err(ERRNO.EMFILE, `${this.maxOpenFiles} files open`);
+    // The root itself is opened as '.' of its fd, which (unlike a trailing /proc magic link) O_NOFOLLOW accepts.
+    const n = fid.path.length - 1;
+    const fd = n < 0 ? openSync(at(this.rootFd, '.'), hf) : inDir(this.rootFd, fid.path, n, (d) => openSync(at(d, fid.path[n]!), hf));
+    this.open++;
     try {
-      const st = await fstatBig(fd);
+      const st = fstatSync(fd, { bigint: true });
       if (!sameFile(st, fid.ino, fid.dev)) throw err(ERRNO.ESTALE, 'replaced since walked');
       return { qid: qidOf(kindOf(st), st.ino), iounit: this.iounit, node: { ...this.plain(fid), fd, access: flags & 3 } };
     } catch (e) {
       this.open--;
-      await closeFd(fd).catch(() => {});
+      closeQuiet(fd);
       throw e;
     }
   }
@@ -282,14 +294,14 @@ export class LocalFs implements Handler<LocalFid> {
   }
 
   /** Reads into the reply frame the server hands over (no copy afterwards). */
-  async readInto(fid: LocalFid, offset: bigint, buf: Uint8Array): Promise<number> {
+  readInto(fid: LocalFid, offset: bigint, buf: Uint8Array): number | Promise<number> {
     const fd = this.openFd(fid);
     if (fid.kind === 'dir') throw err(ERRNO.EISDIR);
     if (fid.access === 1) throw err(ERRNO.EBADF, 'not open for reading');
     return readFd(fd, buf, buf.length, position(offset));
   }
 
-  async write(fid: LocalFid, offset: bigint, data: Uint8Array): Promise<number> {
+  write(fid: LocalFid, offset: bigint, data: Uint8Array): number | Promise<number> {
     const fd = this.openFd(fid);
     if (this.readOnly) throw err(ERRNO.EROFS);
     if (fid.access !== 1 && fid.access !== 2) throw err(ERRNO.EBADF, 'not open for writing');
@@ -334,13 +346,16 @@ export class LocalFs implements Handler<LocalFid> {
     }));
   }
 
-  async getattr(fid: LocalFid): Promise<AttrReply> {
-    const st = await this.stat(fid);
-    const ts = (ns: bigint): [bigint, bigint] => [ns / NS, ns % NS];
-    const [as, an] = ts(st.atimeNs);
-    const [ms, mn] = ts(st.mtimeNs);
-    const [cs, cn] = ts(st.ctimeNs);
-    const [bs, bn] = ts(st.birthtimeNs);
+  getattr(fid: LocalFid): AttrReply {
+    const st = this.stat(fid);
+    const as = st.atimeNs / NS;
+    const an = st.atimeNs % NS;
+    const ms = st.mtimeNs / NS;
+    const mn = st.mtimeNs % NS;
+    const cs = st.ctimeNs / NS;
+    const cn = st.ctimeNs % NS;
+    const bs = st.birthtimeNs / NS;
+    const bn = st.birthtimeNs % NS;
     return {
       valid: P9_GETATTR_BASIC | P9_GETATTR_BTIME,
       qid: qidOf(kindOf(st), st.ino),
@@ -547,9 +562,12 @@ export class LocalFs implements Handler<LocalFid> {
     return withDir(this.rootFd, fid.path.slice(0, -1), (d) => fn(d, name));
   }
 
-  private async stat(fid: LocalFid): Promise<BigIntStats> {
-    if (fid.fd !== undefined) return fstatBig(fid.fd);
-    return this.atNode(fid, (d, name) => lstatBig(at(d, name)));
+  /** The node's attributes now: from its open fd, else an lstat of its name in its directory (reached the safe way). */
+  private stat(fid: LocalFid): BigIntStats {
+    if (fid.fd !== undefined) return fstatSync(fid.fd, { bigint: true });
+    const n = fid.path.length - 1;
+    if (n < 0) return lstatAt(this.rootFd, '.');
+    return inDir(this.rootFd, fid.path, n, (d) => lstatAt(d, fid.path[n]!));
   }
 
   /** Counts an fd a fid will hold; EMFILE past the bound. */
@@ -588,6 +606,17 @@ function dtOf(e: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): 
   if (e.isCharacterDevice()) return DT_CHR;
   if (e.isBlockDevice()) return DT_BLK;
   return 0;
+}
+
+/** Opens a directory on a walk's way (O_PATH|O_DIRECTORY|O_NOFOLLOW); undefined when the name is not one (a file, a symlink). */
+function openDirOrNot(path: string): number | undefined {
+  try {
+    return openSync(path, DIR_STEP);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOTDIR' || code === 'ELOOP') return undefined; // not a directory: qid from lstat, the next name fails
+    throw e;
+  }
 }
 
 function qidOf(kind: Kind, ino: bigint): Qid {

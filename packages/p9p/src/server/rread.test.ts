@@ -91,4 +91,36 @@ describe('Rread data read in place', () => {
     });
     await readAllConcurrently(s, files);
   });
+
+  it('small reads over TCP (frames cut from shared slabs) never share bytes', async () => {
+    const { root, files } = tree();
+    const fs = new LocalFs({ root });
+    const conns: ServerConnection[] = [];
+    const server = await listen({ address: 'tcp!127.0.0.1!0', onConnection: (sock) => void conns.push(serve({ stream: sock, handler: fs })) });
+    const { port } = server.address() as AddressInfo;
+    const sessions = await Promise.all(
+      Array.from({ length: 3 }, async () => Session.connect({ stream: await dial({ address: `tcp!127.0.0.1!${port}` }), msize: 131072 })),
+    );
+    cleanups.push(async () => {
+      await Promise.all(sessions.map((s) => s.close()));
+      await Promise.all(conns.map((c) => c.done));
+      await new Promise((r) => server.close(r));
+      fs.close();
+    });
+    const opened = await Promise.all(Array.from({ length: 12 }, (_, i) => sessions[i % 3]!.open({ path: `f${i % 4}` })));
+    // 600 reads of 1-8 KiB in flight together, every result kept to the end.
+    const got = await Promise.all(
+      Array.from({ length: 600 }, async (_, i) => {
+        const k = i % 12;
+        const offset = (i * 7919) % (590 * 1024);
+        const count = 1 + ((i * 104729) % 8192);
+        return { name: `f${k % 4}`, offset, count, data: await opened[k]!.read({ offset, count }) };
+      }),
+    );
+    for (const g of got) {
+      expect(g.data.length).toBe(g.count);
+      expect(Buffer.from(g.data).equals(files.get(g.name)!.subarray(g.offset, g.offset + g.count)), `${g.name}@${g.offset}+${g.count}`).toBe(true);
+    }
+    await Promise.all(opened.map((f) => f.close()));
+  });
 });

@@ -15,7 +15,7 @@ import type { MemoryFid } from '../handlers/memory.js';
 import type { Handler } from './handler.js';
 import { serve } from './serve.js';
 import type { ServerConnection } from './serve.js';
-import { Readable } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 async function pair(handler: Handler<never> | MemoryFs, opts: { msize?: number; maxFids?: number } = {}): Promise<{ s: Session; conn: ServerConnection }> {
@@ -297,5 +297,150 @@ describe('serve: protocol rules', () => {
     const f = await s.open({ path: 'f1', flags: P9_DOTL_RDONLY });
     await f.close();
     await s.close();
+  });
+});
+
+/**
+ * A connection end that records how the server writes: one entry per call
+ * to the stream (`_write` or `_writev`), with the frames it carried. The
+ * test feeds requests with `push`.
+ */
+class Recorder extends Duplex {
+  readonly calls: Fcall[][] = [];
+  readonly log: string[];
+
+  constructor(log: string[] = []) {
+    super();
+    this.log = log;
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.record([chunk]);
+    cb();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
+    this.record(chunks.map((c) => c.chunk));
+    cb();
+  }
+
+  private record(frames: Buffer[]): void {
+    const msgs = frames.map((f) => decode(f, '9P2000.L'));
+    this.calls.push(msgs);
+    for (const m of msgs) this.log.push(`write ${m.tag}`);
+  }
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const frames = (...ms: Fcall[]): Buffer => Buffer.concat(ms.map((m) => encode(m, '9P2000.L')));
+const hello = frames(
+  { type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000.L' },
+  { type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 },
+);
+
+describe('reply batching', () => {
+  it('with several connections open, writes the replies ready in one event-loop turn together, in one writev', async () => {
+    const rec = new Recorder();
+    const conn = serve({ stream: rec, handler: new MemoryFs() });
+    const other = new Recorder();
+    const idle = serve({ stream: other, handler: new MemoryFs() });
+    rec.push(hello);
+    await turn();
+    await turn();
+    rec.calls.length = 0;
+    // Four requests in one chunk: every reply is ready within this turn.
+    rec.push(
+      frames(
+        { type: 'Twalk', tag: 10, fid: 0, newfid: 1, wnames: [] },
+        { type: 'Tgetattr', tag: 11, fid: 0, requestMask: 0x3fffn },
+        { type: 'Tclunk', tag: 12, fid: 99 },
+        { type: 'Twalk', tag: 13, fid: 0, newfid: 2, wnames: [] },
+      ),
+    );
+    await turn();
+    await turn();
+    // One call to the stream; the replies in the order the requests finished (the error first: it needed no handler).
+    expect(rec.calls).toHaveLength(1);
+    expect(rec.calls[0]!.map((m) => `${m.type} ${m.tag}`).sort()).toEqual(['Rgetattr 11', 'Rlerror 12', 'Rwalk 10', 'Rwalk 13']);
+    expect(conn.fidCount).toBe(3);
+    rec.destroy();
+    other.destroy();
+    await Promise.all([conn.done, idle.done]);
+  });
+
+  it('with one connection, writes its replies once the microtasks of the callback have run, before the next turn', async () => {
+    const rec = new Recorder();
+    const conn = serve({ stream: rec, handler: new MemoryFs() });
+    rec.push(hello);
+    await turn();
+    await turn();
+    rec.calls.length = 0;
+    let writtenBeforeNextTurn = -1;
+    setImmediate(() => (writtenBeforeNextTurn = rec.calls.flat().length));
+    rec.push(
+      frames(
+        { type: 'Twalk', tag: 10, fid: 0, newfid: 1, wnames: [] },
+        { type: 'Tgetattr', tag: 11, fid: 0, requestMask: 0x3fffn },
+        { type: 'Tclunk', tag: 12, fid: 1 },
+      ),
+    );
+    await turn();
+    await turn();
+    expect(writtenBeforeNextTurn).toBe(3);
+    expect(rec.calls.flat().map((m) => m.tag).sort()).toEqual([10, 11, 12]);
+    rec.destroy();
+    await conn.done;
+  });
+
+  it('holds replies until the end of the turn, so requests of other connections are handled first', async () => {
+    const log: string[] = [];
+    const fs = new MemoryFs();
+    const handler: Handler<MemoryFid> = {
+      attach: () => fs.attach(),
+      walk: (node, names) => {
+        log.push(`walk ${names[0] ?? ''}`);
+        return fs.walk(node, names);
+      },
+    };
+    const a = new Recorder(log);
+    const b = new Recorder(log);
+    const ca = serve({ stream: a, handler: handler as Handler<unknown> });
+    const cb = serve({ stream: b, handler: handler as Handler<unknown> });
+    a.push(hello);
+    b.push(hello);
+    await turn();
+    await turn();
+    log.length = 0;
+    fs.writeFile('x', 'x');
+    fs.writeFile('y', 'y');
+    a.push(frames({ type: 'Twalk', tag: 20, fid: 0, newfid: 1, wnames: ['x'] }));
+    // Every microtask of a's request has run (before batching, its reply was written by now).
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    b.push(frames({ type: 'Twalk', tag: 21, fid: 0, newfid: 1, wnames: ['y'] }));
+    await turn();
+    await turn();
+    expect(log).toEqual(['walk x', 'walk y', 'write 20', 'write 21']);
+    a.destroy();
+    b.destroy();
+    await Promise.all([ca.done, cb.done]);
+  });
+
+  it('offers at most maxInflight replies at once: a longer burst is written in parts, every request answered', async () => {
+    const rec = new Recorder();
+    const conn = serve({ stream: rec, handler: new MemoryFs(), maxInflight: 4 });
+    rec.push(hello);
+    await turn();
+    await turn();
+    rec.calls.length = 0;
+    rec.push(frames(...Array.from({ length: 50 }, (_, i): Fcall => ({ type: 'Tclunk', tag: 100 + i, fid: 1000 + i }))));
+    for (let i = 0; i < 10 && rec.calls.flat().length < 50; i++) await turn();
+    const replies = rec.calls.flat();
+    expect(replies.map((m) => m.tag)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+    expect(replies.every((m) => m.type === 'Rlerror')).toBe(true);
+    expect(Math.max(...rec.calls.map((c) => c.length))).toBeLessThanOrEqual(4);
+    rec.destroy();
+    await conn.done;
   });
 });

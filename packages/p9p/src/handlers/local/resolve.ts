@@ -39,7 +39,9 @@ export const PATH_MAX = 4096;
  * synchronously: on a local filesystem each takes microseconds, while a trip
  * through libuv's thread pool costs tens of them, and a walk or an open makes
  * several (measured in BENCHMARKS.md). Data (read, write, fsync) stays
- * asynchronous. They keep a Promise interface so callers need not care.
+ * asynchronous. The hot requests (walk, getattr, lopen, clunk) use the plain
+ * functions below and stay synchronous from end to end, so they cost no
+ * promise or microtask per call; the rest use these Promise-shaped wrappers.
  */
 export async function openFd(path: string, flags: number, mode?: number): Promise<number> {
   return openSync(path, flags, mode);
@@ -52,6 +54,40 @@ export async function fstatBig(fd: number): Promise<BigIntStats> {
 }
 export async function lstatBig(path: string): Promise<BigIntStats> {
   return lstatSync(path, { bigint: true });
+}
+
+/** lstat(2) of `name` in directory `dirFd` (openat-style; never follows `name`). */
+export function lstatAt(dirFd: number, name: string): BigIntStats {
+  return lstatSync(at(dirFd, name), { bigint: true });
+}
+
+/** Closes an fd this module opened, ignoring a failure (nothing else can be done about it). */
+export function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // The fd is released by the kernel whatever close(2) answers.
+  }
+}
+
+/**
+ * withDir, synchronous: runs `fn` with the fd of directory `path[0..n)`
+ * (each component opened O_PATH|O_DIRECTORY|O_NOFOLLOW from the root; the
+ * root's own fd for n = 0), then closes what it opened.
+ */
+export function inDir<T>(rootFd: number, path: readonly string[], n: number, fn: (dirFd: number) => T): T {
+  if (n === 0) return fn(rootFd);
+  const opened: number[] = [];
+  try {
+    let cur = rootFd;
+    for (let i = 0; i < n; i++) {
+      cur = openSync(at(cur, path[i]!), DIR_STEP);
+      opened.push(cur);
+    }
+    return fn(cur);
+  } finally {
+    for (const fd of opened) closeQuiet(fd);
+  }
 }
 
 export function err(errno: number, why?: string): RemoteError {
