@@ -13,7 +13,10 @@ describe('parseArgs', () => {
         { kind: 'tcp', host: 'localhost', port: 0 },
       ],
       verbose: false,
+      fsync: 'always',
     });
+    expect(parseArgs(['serve', '--git', '/r', '--listen', 'unix:/s', '--fsync=never'])).toMatchObject({ fsync: 'never' });
+    expect(parseArgs(['serve', '--git', '/r', '--listen', 'unix:/s', '--fsync', 'always'])).toMatchObject({ fsync: 'always' });
     expect(parseAddress('unix!/x')).toEqual({ kind: 'unix', path: '/x' });
   });
 
@@ -32,6 +35,7 @@ describe('parseArgs', () => {
       [['serve', '--git', '/r', '--listen', 'udp!x!1'], /bad --listen address/],
       [['serve', '--git', '/r', '--listen', 'tcp!h!99999'], /bad --listen address/],
       [['serve', '--git', '/r', '--listen', 'unix:/s', '--frob'], /unknown option --frob/],
+      [['serve', '--git', '/r', '--listen', 'unix:/s', '--fsync=sometimes'], /--fsync must be always or never/],
     ];
     for (const [argv, re] of cases) {
       expect(() => parseArgs(argv)).toThrow(UsageError);

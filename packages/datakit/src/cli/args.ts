@@ -9,7 +9,7 @@
 import type { Address } from '@kitbox/p9p';
 import { parseDialString } from '@kitbox/p9p';
 
-export const USAGE = `Usage: datakit serve --git DIR --listen ADDR [--listen ADDR ...]
+export const USAGE = `Usage: datakit serve --git DIR --listen ADDR [--listen ADDR ...] [--fsync=always|never]
        datakit [-a ADDR] read PATH | ls PATH | log BRANCH [-n N] | watch BRANCH
        datakit [-a ADDR] commit BRANCH MSG [--write PATH=FILE]... [--remove PATH]...
        datakit [-a ADDR] write BRANCH PATH [-m MSG] < DATA
@@ -23,6 +23,10 @@ Options:
   --git DIR        the bare git repository
   --listen ADDR    where to listen: unix:PATH, unix!PATH, tcp!HOST!PORT or tcp:HOST:PORT
                    (may be repeated; a Unix socket is made mode 0600)
+  --fsync=always   fsync a commit's objects and the ref before acknowledging it (default)
+  --fsync=never    leave writing back to the kernel, as git's and libgit2's defaults do:
+                   faster, but a power cut (not a crash of the server) can lose the
+                   latest acknowledged commits
   --verbose        log connections and unexpected errors to stderr
   -h, --help       this text
 
@@ -31,7 +35,7 @@ Mount it on Linux with:
 
 export class UsageError extends Error {}
 
-export type Args = { help: true } | { help: false; command: 'serve'; git: string; listen: Address[]; verbose: boolean };
+export type Args = { help: true } | { help: false; command: 'serve'; git: string; listen: Address[]; verbose: boolean; fsync: 'always' | 'never' };
 
 export function parseAddress(s: string): Address {
   let ds = s;
@@ -55,6 +59,7 @@ export function parseArgs(argv: readonly string[]): Args {
   let git: string | undefined;
   const listen: Address[] = [];
   let verbose = false;
+  let fsync: 'always' | 'never' = 'always';
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? '';
     const eq = arg.indexOf('=');
@@ -76,11 +81,17 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--verbose':
         verbose = true;
         break;
+      case '--fsync': {
+        const v = value();
+        if (v !== 'always' && v !== 'never') throw new UsageError(`--fsync must be always or never, not ${JSON.stringify(v)}`);
+        fsync = v;
+        break;
+      }
       default:
         throw new UsageError(`unknown option ${arg}`);
     }
   }
   if (git === undefined) throw new UsageError('--git DIR is required');
   if (listen.length === 0) throw new UsageError('--listen ADDR is required');
-  return { help: false, command: 'serve', git, listen, verbose };
+  return { help: false, command: 'serve', git, listen, verbose, fsync };
 }

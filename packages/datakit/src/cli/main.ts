@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const verbose = args.verbose;
   let fs: DatakitFs;
   try {
-    fs = await DatakitFs.open({ gitdir: args.git, ...(verbose ? { log: (m: string) => console.error(m) } : {}) });
+    fs = await DatakitFs.open({ gitdir: args.git, fsync: args.fsync, ...(verbose ? { log: (m: string) => console.error(m) } : {}) });
   } catch (err) {
     console.error(`datakit: cannot open the repository ${args.git}: ${(err as Error).message}`);
     return 1;
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     const addr = servers[i]?.address();
     return a.kind === 'tcp' && addr !== null && typeof addr === 'object' ? { ...a, port: addr.port } : a;
   });
-  console.error(`datakit: serving ${args.git} on ${bound.map(formatDialString).join(', ')}`);
+  console.error(`datakit: serving ${args.git} on ${bound.map(formatDialString).join(', ')}${args.fsync === 'never' ? ' (--fsync=never)' : ''}`);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -10,6 +10,8 @@
  *              branch-updates     branch moves made by this server (commits, merges,
  *                                 fast-forwards, renames)
  *              uptime-seconds     since the server started
+ *              fsyncs             fsync calls made (files and directories; 0 when
+ *                                 served with fsync 'never')
  *
  * datakit's `debug/` holds its log sources and their levels (Vfs.Logs); this server has
  * no log sources to tune, so it offers counters instead.
@@ -26,6 +28,7 @@ export interface DebugCounters {
   branchUpdates(): number;
   /** Seconds since the server started. */
   uptime(): number;
+  fsyncs(): number;
 }
 
 function packageVersion(): string {
@@ -49,6 +52,7 @@ export function debugDir(c: DebugCounters): Node {
       ['commits', c.commits()],
       ['branch-updates', c.branchUpdates()],
       ['uptime-seconds', Math.floor(c.uptime())],
+      ['fsyncs', c.fsyncs()],
     ]
       .map(([k, v]) => `${k} ${v}\n`)
       .join('');

@@ -98,7 +98,7 @@ describe('debug/', () => {
     const s = await connect();
     expect(await names(s, 'debug')).toEqual(['stats', 'version']);
     expect(await read(s, 'debug/version')).toMatch(/^@kitbox\/datakit \d+\.\d+\.\d+\S*\n$/);
-    expect(await stats(s)).toEqual({ connections: 1, 'connections-total': 1, transactions: 0, commits: 0, 'branch-updates': 0, 'uptime-seconds': expect.any(Number) });
+    expect(await stats(s)).toEqual({ connections: 1, 'connections-total': 1, transactions: 0, commits: 0, 'branch-updates': 0, 'uptime-seconds': expect.any(Number), fsyncs: 0 });
 
     const other = await connect();
     await other.mkdir({ path: 'branch/master' });
@@ -107,11 +107,25 @@ describe('debug/', () => {
     expect(await stats(s)).toMatchObject({ connections: 2, 'connections-total': 2, transactions: 2 });
     await write(other, 'branch/master/transactions/a/rw/f', 'x');
     await write(other, 'branch/master/transactions/a/ctl', 'commit');
-    expect(await stats(s)).toMatchObject({ transactions: 1, commits: 1, 'branch-updates': 1 });
+    // The blob, the tree, the commit, their 3 directories, objects/, the ref's lock file, refs/heads/.
+    expect(await stats(s)).toMatchObject({ transactions: 1, commits: 1, 'branch-updates': 1, fsyncs: 9 });
     // A connection that ends takes its transactions with it.
     await other.close();
     for (let i = 0; i < 50 && (await stats(s)).connections !== 1; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await stats(s)).toMatchObject({ connections: 1, 'connections-total': 2, transactions: 0, commits: 1 });
+  });
+
+  it("counts no fsyncs when served with fsync 'never'; the repository is whole all the same", async () => {
+    fs = await DatakitFs.open({ gitdir: join(dir, 'lax.git'), fsync: 'never' });
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    await commitFiles(s, 'master', 't1', { 'a/b': 'one\n' });
+    const head = await commitFiles(s, 'master', 't2', { 'a/c': 'two\n' });
+    expect(await stats(s)).toMatchObject({ commits: 2, fsyncs: 0 });
+    const lax = (...args: string[]): string => execFileSync('git', ['--git-dir', join(dir, 'lax.git'), ...args], { encoding: 'utf8' });
+    lax('fsck', '--strict', '--no-dangling');
+    expect(lax('rev-parse', 'master').trim()).toBe(head);
+    expect(lax('ls-tree', '-r', '--name-only', head).trim().split('\n')).toEqual(['a/b', 'a/c']);
   });
 
   it('is read-only', async () => {

@@ -96,10 +96,12 @@ export class Overlay {
   }
 
   private fromEntry(e: TreeEntry, parent: ODir): ONode {
-    const base = { id: nextId++, parent, name: e.path, removed: false, version: 0 };
-    if (e.mode === '040000') return { ...base, kind: 'dir', oid: e.oid, children: undefined };
-    if (e.mode === '120000') return { ...base, kind: 'symlink', target: '', oid: e.oid };
-    return { ...base, kind: 'file', exec: e.mode === '100755', oid: e.oid, data: undefined };
+    // Literals, not a spread of a shared base: a directory of the big tree makes a
+    // hundred of these for every transaction that walks into it.
+    const id = nextId++;
+    if (e.mode === '040000') return { id, parent, name: e.path, removed: false, version: 0, kind: 'dir', oid: e.oid, children: undefined };
+    if (e.mode === '120000') return { id, parent, name: e.path, removed: false, version: 0, kind: 'symlink', target: '', oid: e.oid };
+    return { id, parent, name: e.path, removed: false, version: 0, kind: 'file', exec: e.mode === '100755', oid: e.oid, data: undefined };
   }
 
   async lookup(d: ODir, name: string): Promise<ONode> {
@@ -125,8 +127,9 @@ export class Overlay {
 
   /** Replaces a file's contents. */
   async setData(f: OFile, data: Uint8Array): Promise<void> {
-    const old = await this.read(f);
-    const delta = data.length - (f.oid === undefined ? old.length : 0);
+    // A file still as git has it is not counted (nor read: truncating it must not
+    // inflate a blob only to drop it); a changed one holds its bytes already.
+    const delta = data.length - (f.oid === undefined ? (await this.read(f)).length : 0);
     if (this.bytes + delta > this.maxBytes) throw new FsError('ENOSPC', `The transaction holds more than ${this.maxBytes} bytes`);
     this.bytes += delta;
     f.data = data;

@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream';
 import { serve } from '@kitbox/p9p';
 import type { ServerConnection } from '@kitbox/p9p';
+import type { FsyncMode } from '../store/store.js';
 import { Store } from '../store/store.js';
 import { branchesDir } from './branch.js';
 import { debugDir } from './debug.js';
@@ -70,19 +71,22 @@ export class DatakitFs {
       commits: () => this.repo.stats.commits,
       branchUpdates: () => this.repo.stats.branchUpdates,
       uptime: () => (performance.now() - this.started) / 1000,
+      fsyncs: () => opts.store.fsyncs,
     });
   }
 
   /**
-   * Opens (creating if needed) the bare repository `gitdir` and serves it.
+   * Opens (creating if needed) the bare repository `gitdir` and serves it. `fsync`:
+   * `'always'` (default: a commit is acknowledged once its objects and ref are on disk)
+   * or `'never'` (see Store's `FsyncMode`).
    *
    * @example
    * const fs = await DatakitFs.open({ gitdir: '/var/lib/kitbox/state.git' });
    * await listen({ address: 'unix!/run/datakit.sock', onConnection: (s) => fs.serve(s) });
    */
-  static async open(opts: Omit<DatakitFsOptions, 'store'> & { gitdir: string }): Promise<DatakitFs> {
-    const { gitdir, ...rest } = opts;
-    return new DatakitFs({ ...rest, store: await Store.open({ gitdir }) });
+  static async open(opts: Omit<DatakitFsOptions, 'store'> & { gitdir: string; fsync?: FsyncMode }): Promise<DatakitFs> {
+    const { gitdir, fsync, ...rest } = opts;
+    return new DatakitFs({ ...rest, store: await Store.open({ gitdir, ...(fsync === undefined ? {} : { fsync }) }) });
   }
 
   /** A Handler for one 9P connection; call `close()` on it when the connection ends. */

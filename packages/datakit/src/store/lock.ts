@@ -11,8 +11,10 @@
  * core.filesRefLockTimeout), so a lock that no writer in this process holds and that has
  * not changed for `staleMs` is taken to be a dead writer's and removed.
  */
-import { lstat, open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { lstat, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatakitError } from '../errors.js';
 
@@ -27,7 +29,13 @@ export interface LockOptions {
    * file is left as it was and the error is thrown.
    */
   beforeRename?: Promise<unknown> | undefined;
+  /** fsync the new content and the directory (default true; false leaves it to the kernel). */
+  fsync?: boolean;
+  /** Called for each fsync made (for counting). */
+  onFsync?: () => void;
 }
+
+const fsyncFd = promisify(fsync);
 
 /** Lock files this process holds now: never stale, whatever their age. */
 const held = new Set<string>();
@@ -56,15 +64,17 @@ async function removeIfStale(lockPath: string, staleMs: number): Promise<boolean
 export async function withLockFile<T>(
   path: string,
   body: () => Promise<{ content?: string; result: T }>,
-  { timeoutMs = 5000, staleMs = 2000, beforeRename }: LockOptions = {},
+  { timeoutMs = 5000, staleMs = 2000, beforeRename, fsync: durable = true, onFsync }: LockOptions = {},
 ): Promise<T> {
   const lockPath = `${path}.lock`;
   const deadline = performance.now() + timeoutMs;
   let delay = 1;
   for (;;) {
-    let handle;
+    // open, write, close and rename are synchronous (page cache only, microseconds:
+    // cheaper than the thread pool's round trip); the fsyncs wait for the disk off the loop.
+    let fd: number | undefined;
     try {
-      handle = await open(lockPath, 'wx', 0o644);
+      fd = openLock(lockPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (await removeIfStale(lockPath, staleMs)) continue;
@@ -80,39 +90,64 @@ export async function withLockFile<T>(
     try {
       const { content, result } = await body();
       if (content !== undefined) {
-        const h = handle;
-        const written = (async () => {
-          await h.writeFile(content);
-          await h.sync();
-        })();
-        // Both settle before either error is thrown: the handle is not closed under a write.
-        const done = await Promise.allSettled([written, beforeRename]);
+        const bytes = Buffer.from(content);
+        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+        const h = fd;
+        const synced = durable
+          ? (async () => {
+              onFsync?.();
+              await fsyncFd(h);
+            })()
+          : undefined;
+        // Both settle before either error is thrown: the file is not closed under an fsync.
+        const done = await Promise.allSettled([synced, beforeRename]);
         for (const d of done) if (d.status === 'rejected') throw d.reason;
-        await handle.close();
-        await rename(lockPath, path);
+        closeSync(fd);
+        fd = undefined;
+        renameSync(lockPath, path);
         renamed = true;
-        await syncDir(dirname(path));
+        if (durable) {
+          onFsync?.();
+          await syncDir(dirname(path));
+        }
       }
       return result;
     } finally {
       if (!renamed) {
-        await handle.close().catch(() => undefined);
-        await rm(lockPath, { force: true });
+        if (fd !== undefined) {
+          try {
+            closeSync(fd);
+          } catch {
+            // Already reported, or about to be.
+          }
+        }
+        rmSync(lockPath, { force: true });
       }
       held.delete(lockPath);
     }
   }
 }
 
+/** Creates the lock file, and its directory when missing (a branch `a/b`'s first commit). */
+function openLock(lockPath: string): number {
+  try {
+    return openSync(lockPath, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(dirname(lockPath), { recursive: true });
+    return openSync(lockPath, 'wx', 0o644);
+  }
+}
+
 /** Makes a rename in `dir` durable; file systems that refuse to fsync a directory are let be. */
 async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
+  const fd = openSync(dir, 'r');
   try {
-    await h.sync();
+    await fsyncFd(fd);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
   } finally {
-    await h.close();
+    closeSync(fd);
   }
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,20 +22,17 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** node's fs, except that every file write stops half way and the writer "dies" (no cleanup). */
 const dying: ObjectWriteFs = {
-  async open(path, flags, mode) {
-    const h = await nodeFs.promises.open(path, flags, mode);
-    return {
-      async writeFile(data) {
-        const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-        await h.writeFile(bytes.subarray(0, bytes.length >> 1));
-        throw new Error('killed');
-      },
-      close: () => h.close(),
-    };
+  openSync: (path, flags, mode) => nodeFs.openSync(path, flags, mode),
+  writeSync(fd, data) {
+    nodeFs.writeSync(fd, data.subarray(0, data.length >> 1));
+    throw new Error('killed');
   },
-  rename: (a, b) => nodeFs.promises.rename(a, b),
-  mkdir: (p, o) => nodeFs.promises.mkdir(p, o),
-  rm: () => Promise.reject(new Error('dead writers do not clean up')),
+  closeSync: (fd) => nodeFs.closeSync(fd),
+  renameSync: (a, b) => nodeFs.renameSync(a, b),
+  mkdirSync: (p, o) => nodeFs.mkdirSync(p, o),
+  rmSync: () => {
+    throw new Error('dead writers do not clean up');
+  },
 };
 
 const gitCli = (...args: string[]): string => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -94,5 +92,49 @@ describe('loose objects are written whole', () => {
       code: 'INVALID_NAME',
     });
     await expect(store.writeTree([{ mode: '100644', path: 'x', oid: 'nope', type: 'blob' }])).rejects.toMatchObject({ code: 'INVALID_HASH' });
+  });
+});
+
+describe('large objects', () => {
+  it('are written a mebibyte at a time, with other work let in between, and whole', async () => {
+    const body = new Uint8Array(randomBytes(3 * (1 << 20) + 5));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const writes: number[] = [];
+    const counting: ObjectWriteFs = {
+      ...nodeFs,
+      writeSync: (fd, data) => {
+        writes.push(data.length);
+        return nodeFs.writeSync(fd, data);
+      },
+    };
+    try {
+      // Random bytes barely deflate: the file is over 3 MiB.
+      const oid = await writeLooseObject(gitdir, 'blob', body, counting);
+      expect(writes.length).toBeGreaterThanOrEqual(4);
+      expect(Math.max(...writes)).toBeLessThanOrEqual(1 << 20);
+      expect(gitCli('cat-file', '-s', oid).trim()).toBe(String(body.length));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
+
+describe('compression', () => {
+  it("deflates loose objects at git's loose-object level (1), small and large, and git reads them", async () => {
+    const { inflateSync, deflateSync } = await import('node:zlib');
+    for (const size of [40, 200_000]) {
+      const body = enc.encode('compressible text, said twice. '.repeat(Math.ceil(size / 31)).slice(0, size));
+      const oid = await store.writeBlob(body);
+      const file = nodeFs.readFileSync(objectPath(oid));
+      const raw = Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]);
+      expect(inflateSync(file)).toEqual(raw);
+      // zlib's header says which level: FLEVEL 0 (fastest) for level 1, where the default is 2.
+      expect(file[1]! >> 6).toBe(0);
+      expect(file.length).toBe(deflateSync(raw, { level: 1 }).length);
+      expect(gitCli('cat-file', '-s', oid).trim()).toBe(String(body.length));
+    }
+    gitCli('fsck', '--strict');
   });
 });

@@ -7,9 +7,12 @@
  *
  * isomorphic-git writes a loose object in place and never rewrites one that exists, so a
  * writer killed between open and write left an empty or truncated object under its real
- * name, and a later commit of the same content would point at it. The store writes blobs
- * and trees here itself (also saving isomorphic-git's per-call set-up) and hands
+ * name, and a later commit of the same content would point at it. The store writes blobs,
+ * trees and commits here itself (also saving isomorphic-git's per-call set-up) and hands
  * isomorphic-git `objectFs()` for the rest.
+ *
+ * Under `fsync: 'never'` nothing is fsynced: a power cut can then also leave an empty
+ * object under a name a ref already points at (git's own default can too).
  *
  * Durability is the store's `syncObjects`: every object a new commit needs is fsynced,
  * with its directory, before the ref moves, all in one batch so the file system can
@@ -28,47 +31,72 @@ import { deflate as deflateCb, deflateSync } from 'node:zlib';
 /** `objects/xx/<38 hex>`: a loose object file. */
 const LOOSE = /[/\\]objects[/\\][0-9a-f]{2}[/\\][0-9a-f]{38}$/;
 const deflate = promisify(deflateCb);
+/**
+ * git's own level for loose objects: core.looseCompression defaults to 1 (best speed).
+ * The id is the hash of the uncompressed object, so the level changes only the bytes.
+ */
+const LOOSE_LEVEL = 1;
 /** Objects smaller than this are deflated on the main thread (the thread pool costs more). */
 const SYNC_DEFLATE = 64 * 1024;
+/** A large object is written this much at a time, other requests served in between. */
+const WRITE_CHUNK = 1 << 20;
 
-/** The calls the writer makes; a test gives others to stand for a writer that dies. */
+/**
+ * The calls the writer makes; a test gives others to stand for a writer that dies.
+ *
+ * They are synchronous: creating, writing and renaming a small file touches only the
+ * page cache and takes microseconds, less than handing each call to libuv's thread
+ * pool and back (a commit makes about a dozen of them). What waits for the disk,
+ * fsync, stays asynchronous (store.ts).
+ */
 export interface ObjectWriteFs {
-  open(path: string, flags: string, mode: number): Promise<{ writeFile(data: Uint8Array | string): Promise<void>; close(): Promise<void> }>;
-  rename(from: string, to: string): Promise<void>;
-  rm(path: string, opts: { force: boolean }): Promise<void>;
-  mkdir(path: string, opts: { recursive: boolean }): Promise<unknown>;
+  openSync(path: string, flags: string, mode: number): number;
+  writeSync(fd: number, data: Uint8Array): number;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  rmSync(path: string, opts: { force: boolean }): void;
+  mkdirSync(path: string, opts: { recursive: boolean }): unknown;
 }
 
 /** Writes `data` to `path` through a temporary file in the same directory (made if missing). */
-export async function writeWhole(path: string, data: Uint8Array | string, base: ObjectWriteFs = nodeFs.promises): Promise<void> {
+export async function writeWhole(path: string, data: Uint8Array, base: ObjectWriteFs = nodeFs): Promise<void> {
   const tmp = join(dirname(path), `tmp_obj_${randomBytes(6).toString('hex')}`);
-  let h;
+  let fd;
   try {
-    h = await base.open(tmp, 'wx', 0o444);
+    fd = base.openSync(tmp, 'wx', 0o444);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await base.mkdir(dirname(path), { recursive: true });
-    h = await base.open(tmp, 'wx', 0o444);
+    base.mkdirSync(dirname(path), { recursive: true });
+    fd = base.openSync(tmp, 'wx', 0o444);
   }
   try {
-    await h.writeFile(data);
+    for (let off = 0; off < data.length; ) {
+      off += base.writeSync(fd, data.subarray(off, off + WRITE_CHUNK));
+      if (off < data.length) await new Promise((r) => setImmediate(r));
+    }
   } catch (err) {
-    await h.close().catch(() => undefined);
-    await base.rm(tmp, { force: true }).catch(() => undefined);
+    try {
+      base.closeSync(fd);
+      base.rmSync(tmp, { force: true });
+    } catch {
+      // The write's error is the one to report.
+    }
     throw err;
   }
-  await h.close();
-  await base.rename(tmp, path);
+  base.closeSync(fd);
+  base.renameSync(tmp, path);
 }
 
 /** True when `path` is a loose object file with something in it. */
-async function present(path: string): Promise<boolean> {
-  try {
-    return (await nodeFs.promises.stat(path)).size > 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
+function present(path: string): boolean {
+  const st = nodeFs.statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && st.size > 0;
+}
+
+/** `<type> <size>\0<content>` and its id. */
+export function hashObject(type: 'blob' | 'tree' | 'commit', content: Uint8Array): { oid: string; raw: Buffer } {
+  const raw = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+  return { oid: createHash('sha1').update(raw).digest('hex'), raw };
 }
 
 /**
@@ -77,12 +105,11 @@ async function present(path: string): Promise<boolean> {
  * isomorphic-git does the same.)
  */
 export async function writeLooseObject(gitdir: string, type: 'blob' | 'tree' | 'commit', content: Uint8Array, base?: ObjectWriteFs): Promise<string> {
-  const header = Buffer.from(`${type} ${content.length}\0`);
-  const raw = Buffer.concat([header, content]);
-  const oid = createHash('sha1').update(raw).digest('hex');
+  const { oid, raw } = hashObject(type, content);
   const path = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
-  if (await present(path)) return oid;
-  await writeWhole(path, raw.length < SYNC_DEFLATE ? deflateSync(raw) : await deflate(raw), base);
+  if (present(path)) return oid;
+  const opts = { level: LOOSE_LEVEL };
+  await writeWhole(path, raw.length < SYNC_DEFLATE ? deflateSync(raw, opts) : await deflate(raw, opts), base);
   return oid;
 }
 
@@ -102,7 +129,7 @@ export function objectFs(): { promises: typeof nodeFs.promises } {
       if (typeof path !== 'string' || !LOOSE.test(path) || !(data instanceof Uint8Array || typeof data === 'string')) {
         return nodeFs.promises.writeFile(path as string, data as string, opts as nodeFs.WriteFileOptions);
       }
-      await writeWhole(path, data);
+      await writeWhole(path, typeof data === 'string' ? Buffer.from(data) : data);
     }) as typeof nodeFs.promises.writeFile,
     stat: (async (path: unknown, opts?: unknown) => {
       const st = await nodeFs.promises.stat(path as string, opts as nodeFs.StatOptions);

@@ -137,3 +137,114 @@ describe('Store reads and ref edits', () => {
     expect(execFileSync('git', ['--git-dir', store.gitdir, 'for-each-ref'], { encoding: 'utf8' })).toBe('');
   });
 });
+
+describe('Store writes commits and trees itself', () => {
+  it('writes commits byte for byte as isomorphic-git did (messages, time zones, parents)', async () => {
+    const fsMod = await import('node:fs');
+    const git = (await import('isomorphic-git')).default;
+    const blob = await store.writeBlob(enc.encode('x\n'));
+    const tree = await store.writeTree([{ mode: '100644', path: 'x', oid: blob, type: 'blob' }]);
+    const c0 = await commitFile('y', 'y\n', []);
+    const messages = ['plain\n', 'no newline', '\n\nleading blank lines\n\n\n', 'crlf\r\nlines\r\n', '', 'multi\n\nparagraph\n'];
+    const zones = [0, -0, -60, 330, -765];
+    const parentSets = [[], [c0], [c0, c0.replace(/^./, (d) => (d === '0' ? '1' : '0'))]];
+    for (const [i, message] of messages.entries()) {
+      const timezoneOffset = zones[i % zones.length] ?? 0;
+      const parents = parentSets[i % parentSets.length] ?? [];
+      const who = { ...author, timezoneOffset };
+      const committer = { ...author, name: 'Other', timestamp: author.timestamp + i, timezoneOffset: -timezoneOffset };
+      const oid = await store.writeCommit({ tree, parents, message, author: who, committer });
+      // What isomorphic-git writes for the same commit (the store used it before).
+      const theirs = await git.writeCommit({ fs: fsMod, gitdir: join(dir, 'iso.git'), commit: { tree, parent: parents, message, author: who, committer } });
+      expect(oid).toBe(theirs);
+      // What the store remembers of it is what a fresh reader parses from disk.
+      const fresh = await Store.open({ gitdir: store.gitdir });
+      expect(await store.readCommit(oid)).toEqual(await fresh.readCommit(oid));
+    }
+    if (hasGit) execFileSync('git', ['--git-dir', store.gitdir, 'cat-file', '-t', c0]);
+    await expect(store.writeCommit({ tree: 'nope', parents: [], message: 'm', author })).rejects.toMatchObject({ code: 'INVALID_HASH' });
+  });
+
+  it('remembers the trees it writes as a fresh reader parses them', async () => {
+    const blob = await store.writeBlob(enc.encode('x\n'));
+    const sub = await store.writeTree([{ mode: '100755', path: 'run', oid: blob, type: 'blob' }]);
+    const top = await store.writeTree([
+      { mode: '120000', path: 'link', oid: blob, type: 'blob' },
+      { mode: '040000', path: 'sub', oid: sub, type: 'tree' },
+      { mode: '100644', path: 'sub.txt', oid: blob, type: 'blob' },
+      { mode: '100644', path: 'é', oid: blob, type: 'blob' },
+      { mode: '100644', path: '\u{1f600}', oid: blob, type: 'blob' },
+      { mode: '100644', path: '\uff5e', oid: blob, type: 'blob' },
+    ]);
+    const fresh = await Store.open({ gitdir: store.gitdir });
+    for (const t of [sub, top]) expect(await store.readTree(t)).toEqual(await fresh.readTree(t));
+  });
+
+  it('isAncestor follows every parent of merges and says no for unrelated histories', async () => {
+    const root = await commitFile('a', '0\n', []);
+    const left = await commitFile('a', 'l\n', [root]);
+    const right = await commitFile('a', 'r\n', [root]);
+    const merge = await commitFile('a', 'm\n', [left, right]);
+    const after = await commitFile('a', 'n\n', [merge]);
+    const lone = await commitFile('a', 'lone\n', []);
+    expect(await store.isAncestor(root, after)).toBe(true);
+    expect(await store.isAncestor(right, after)).toBe(true);
+    expect(await store.isAncestor(left, right)).toBe(false);
+    expect(await store.isAncestor(after, root)).toBe(false);
+    expect(await store.isAncestor(lone, after)).toBe(false);
+    // Commits it did not write (read from disk by a fresh store) too.
+    const fresh = await Store.open({ gitdir: store.gitdir });
+    expect(await fresh.isAncestor(right, after)).toBe(true);
+    expect(await fresh.isAncestor(lone, after)).toBe(false);
+  });
+});
+
+describe('fsync modes', () => {
+  it("'always' fsyncs objects, their directories, the ref and refs/heads/; 'never' fsyncs nothing", async () => {
+    const c1 = await commitFile('a', '1\n', []);
+    store.syncObjectsFor(c1, [c1]);
+    await store.updateBranch('master', undefined, c1);
+    // The commit file, its directory, objects/, the lock file, refs/heads/.
+    expect(store.fsyncs).toBe(5);
+
+    const lax = await Store.open({ gitdir: join(dir, 'lax.git'), fsync: 'never' });
+    expect(lax.fsync).toBe('never');
+    const blob = await lax.writeBlob(enc.encode('1\n'));
+    const tree = await lax.writeTree([{ mode: '100644', path: 'a', oid: blob, type: 'blob' }]);
+    const c = await lax.writeCommit({ tree, parents: [], message: 'm\n', author });
+    lax.syncObjectsFor(c, [blob, tree, c]);
+    await lax.updateBranch('master', undefined, c);
+    await lax.deleteBranch('master', c);
+    await lax.updateBranch('master', undefined, c);
+    expect(lax.fsyncs).toBe(0);
+    expect(await lax.branchHead('master')).toBe(c);
+    if (hasGit) execFileSync('git', ['--git-dir', lax.gitdir, 'fsck', '--strict', '--no-dangling']);
+    await expect(Store.open({ gitdir: join(dir, 'bad.git'), fsync: 'sometimes' as 'never' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe.skipIf(!hasGit)('isAncestor in a shallow repository', () => {
+  it('ends the walk where the fetched history ends, and still finds what is there', async () => {
+    const full = join(dir, 'full.git');
+    const work = join(dir, 'work');
+    const sh = (cwd: string, ...args: string[]): string =>
+      execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@a', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@a' } });
+    execFileSync('git', ['init', '-q', '-b', 'master', work]);
+    for (const n of ['1', '2', '3']) {
+      sh(work, 'commit', '-q', '--allow-empty', '-m', n);
+    }
+    execFileSync('git', ['clone', '-q', '--bare', work, full]);
+    const shallowDir = join(dir, 'shallow.git');
+    execFileSync('git', ['clone', '-q', '--bare', '--depth', '2', `file://${full}`, shallowDir]);
+    const s = await Store.open({ gitdir: shallowDir });
+    const head = sh(shallowDir, 'rev-parse', 'master').trim();
+    const parent = sh(shallowDir, 'rev-parse', 'master~1').trim();
+    const lone = await s.writeCommit({ tree: await s.writeTree([]), parents: [], message: 'lone\n', author });
+    expect(await s.isAncestor(parent, head)).toBe(true);
+    // The walk reaches the shallow boundary without finding it: no, rather than an error.
+    expect(await s.isAncestor(lone, head)).toBe(false);
+    // Outside a shallow repository a missing parent is an error.
+    const broken = await store.writeCommit({ tree: await store.writeTree([]), parents: ['1'.repeat(40)], message: 'x\n', author });
+    await expect(store.isAncestor(lone, broken)).rejects.toMatchObject({ code: 'NotFoundError' });
+  });
+});

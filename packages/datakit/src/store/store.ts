@@ -6,12 +6,22 @@
  * other writers in this process and against the `git` CLI.
  */
 import * as fs from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import git from 'isomorphic-git';
 import { DatakitError } from '../errors.js';
 import { withLockFile } from './lock.js';
 import { objectFs, writeLooseObject } from './object-fs.js';
+
+/**
+ * When the store fsyncs: `always` (the default) makes new objects and the ref durable
+ * before a ref move is acknowledged; `never` leaves it to the kernel, as git's default
+ * `core.fsync` does for loose objects and refs and libgit2 does for everything (a power
+ * cut can then lose recent commits, or leave a ref pointing at an empty object; a killed
+ * process loses nothing, the page cache survives it).
+ */
+export type FsyncMode = 'always' | 'never';
 
 export type Oid = string;
 
@@ -69,26 +79,48 @@ export function isValidBranchName(name: string): boolean {
   return name.length <= 255 && !BAD_BRANCH.test(name);
 }
 
+const fsyncFd = promisify(fs.fsync);
+
 /**
  * fsyncs a file or a directory. One that is not there is skipped (a packed object is
- * durable already); file systems that refuse to fsync a directory are let be.
+ * durable already); file systems that refuse to fsync a directory are let be. The open
+ * and close are synchronous (microseconds); the fsync waits for the disk off the loop.
  */
-async function fsyncPath(path: string, file: boolean): Promise<void> {
-  let h;
+async function fsyncPath(path: string, file: boolean, counted: () => void): Promise<void> {
+  let fd;
   try {
-    h = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
+  counted();
   try {
-    await h.sync();
+    await fsyncFd(fd);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (file || (code !== 'EINVAL' && code !== 'EISDIR')) throw err;
   } finally {
-    await h.close();
+    closeSync(fd);
   }
+}
+
+/** git's commit text (isomorphic-git's GitCommit.render, byte for byte). */
+function renderCommit(c: { tree: Oid; parents: readonly Oid[]; message: string; author: Required<Signature>; committer: Required<Signature> }): string {
+  const who = (s: Required<Signature>): string => {
+    // getTimezoneOffset's sign is the reverse of git's: -60 is "+0100".
+    const m = Math.abs(s.timezoneOffset);
+    const sign = s.timezoneOffset > 0 || Object.is(s.timezoneOffset, -0) ? '-' : '+';
+    const tz = `${sign}${String(Math.floor(m / 60)).padStart(2, '0')}${String(m % 60).padStart(2, '0')}`;
+    return `${s.name} <${s.email}> ${s.timestamp} ${tz}`;
+  };
+  const parents = c.parents.map((p) => `parent ${p}\n`).join('');
+  return `tree ${c.tree}\n${parents}author ${who(c.author)}\ncommitter ${who(c.committer)}\n\n${normalizeMessage(c.message)}`;
+}
+
+/** A commit message as git stores it here: no CRs, no leading blank lines, one final newline. */
+function normalizeMessage(m: string): string {
+  return `${m.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '')}\n`;
 }
 
 export class Store {
@@ -101,21 +133,27 @@ export class Store {
   readonly #commits = new Map<Oid, CommitInfo>();
   /** Loose objects are written whole (tmp file, rename): see object-fs.ts. */
   readonly #fs = objectFs();
+  readonly fsync: FsyncMode;
+  /** fsync calls made (files and directories): debug/stats `fsyncs`. */
+  fsyncs = 0;
 
-  private constructor(gitdir: string) {
+  private constructor(gitdir: string, fsync: FsyncMode) {
     this.gitdir = gitdir;
+    this.fsync = fsync;
   }
 
   /**
-   * Opens (creating if needed) a bare repository.
+   * Opens (creating if needed) a bare repository. `fsync: 'never'` trades durability
+   * against power loss for speed (see `FsyncMode`); the default is `'always'`.
    *
    * @example
    * const store = await Store.open({ gitdir: '/var/lib/kitbox/state.git' });
    */
-  static async open({ gitdir }: { gitdir: string }): Promise<Store> {
-    await mkdir(gitdir, { recursive: true });
+  static async open({ gitdir, fsync = 'always' }: { gitdir: string; fsync?: FsyncMode }): Promise<Store> {
+    if (fsync !== 'always' && fsync !== 'never') throw new DatakitError('INVALID_ARGUMENT', `fsync must be 'always' or 'never', not ${JSON.stringify(fsync)}`);
+    mkdirSync(gitdir, { recursive: true });
     await git.init({ fs, gitdir, bare: true, defaultBranch: 'master' });
-    return new Store(gitdir);
+    return new Store(gitdir, fsync);
   }
 
   /** Writes a blob (loose, not yet fsynced: see `syncObjects`). */
@@ -146,25 +184,36 @@ export class Store {
       // git writes a tree's mode without its leading zero (fsck --strict: zeroPaddedFilemode).
       parts.push(Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} `), name, ZERO, Buffer.from(e.oid, 'hex'));
     }
-    return writeLooseObject(this.gitdir, 'tree', Buffer.concat(parts));
+    const oid = await writeLooseObject(this.gitdir, 'tree', Buffer.concat(parts));
+    // The next transaction starts from this tree: it need not be read back and inflated.
+    // Kept in the order readTree gives (isomorphic-git's: by name, code point order).
+    this.#cacheTree(
+      oid,
+      [...named]
+        .sort((x, y) => Buffer.compare(x.name, y.name))
+        .map(({ e }) => ({ mode: e.mode, path: e.path, oid: e.oid, type: e.mode === '040000' ? 'tree' : 'blob' })),
+    );
+    return oid;
   }
 
-  writeCommit(c: CommitInput): Promise<Oid> {
+  /** Writes a commit (git's format, as isomorphic-git writes it; loose, not yet fsynced). */
+  async writeCommit(c: CommitInput): Promise<Oid> {
+    for (const o of [c.tree, ...c.parents]) if (!OID.test(o)) throw new DatakitError('INVALID_HASH', `invalid object id ${JSON.stringify(o)}`);
     const author = { timezoneOffset: 0, ...c.author };
     const committer = { timezoneOffset: 0, ...(c.committer ?? c.author) };
-    return git.writeCommit({
-      fs: this.#fs,
-      gitdir: this.gitdir,
-      commit: { tree: c.tree, parent: c.parents, message: c.message, author, committer },
-    });
+    const oid = await writeLooseObject(this.gitdir, 'commit', Buffer.from(renderCommit({ tree: c.tree, parents: c.parents, message: c.message, author, committer })));
+    // As readCommit parses it back: transactions and merges start from it next.
+    this.#cacheCommit({ oid, tree: c.tree, parents: [...c.parents], message: normalizeMessage(c.message), author, committer });
+    return oid;
   }
 
   /** The commit a branch points at, or `undefined` for a branch that does not exist. */
   async branchHead(name: string): Promise<Oid | undefined> {
     this.#checkBranch(name);
-    // The loose ref, read directly: this runs several times per commit.
+    // The loose ref, read directly and synchronously: this runs several times per
+    // commit, and a 41-byte read costs less than a trip through the thread pool.
     try {
-      const text = (await readFile(join(this.gitdir, 'refs', 'heads', ...name.split('/')), 'utf8')).trim();
+      const text = readFileSync(join(this.gitdir, 'refs', 'heads', ...name.split('/')), 'utf8').trim();
       if (OID.test(text)) return text;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -185,9 +234,18 @@ export class Store {
     if (hit !== undefined) return hit;
     const r = await git.readTree({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache });
     const entries = r.tree.map((e) => ({ mode: e.mode as TreeEntry['mode'], path: e.path, oid: e.oid, type: e.type as TreeEntry['type'] }));
+    this.#cacheTree(oid, entries);
+    return entries;
+  }
+
+  #cacheTree(oid: Oid, entries: readonly TreeEntry[]): void {
     if (this.#trees.size >= TREE_CACHE) this.#trees.clear();
     this.#trees.set(oid, entries);
-    return entries;
+  }
+
+  #cacheCommit(info: CommitInfo): void {
+    if (this.#commits.size >= COMMIT_CACHE) this.#commits.clear();
+    this.#commits.set(info.oid, info);
   }
 
   async readBlob(oid: Oid): Promise<Uint8Array> {
@@ -200,14 +258,16 @@ export class Store {
     const r = await git.readCommit({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache });
     const c = r.commit;
     const info = { oid: r.oid, tree: c.tree, parents: [...c.parent], message: c.message, author: c.author, committer: c.committer };
-    if (this.#commits.size >= COMMIT_CACHE) this.#commits.clear();
-    this.#commits.set(oid, info);
+    this.#cacheCommit(info);
     return { ...info, parents: [...info.parents] };
   }
 
   /** The object's type, or `undefined` when the repository does not hold it. */
   async objectType(oid: Oid): Promise<'blob' | 'tree' | 'commit' | 'tag' | undefined> {
     if (!OID.test(oid)) return undefined;
+    // Known without reading: a transaction's parent is checked on every commit.
+    if (this.#commits.has(oid)) return 'commit';
+    if (this.#trees.has(oid)) return 'tree';
     try {
       const r = await git.readObject({ fs: this.#fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache });
       return r.type === 'blob' || r.type === 'tree' || r.type === 'commit' || r.type === 'tag' ? r.type : undefined;
@@ -228,10 +288,50 @@ export class Store {
     return git.listBranches({ fs: this.#fs, gitdir: this.gitdir });
   }
 
-  /** True when `ancestor` is `oid` or one of its ancestors. */
+  /**
+   * True when `ancestor` is `oid` or one of its ancestors. Walks the history through
+   * readCommit's cache: a commit's parent (what a transaction commit checks) is found
+   * at the first step, without reading anything from disk.
+   */
   async isAncestor(ancestor: Oid, oid: Oid): Promise<boolean> {
     if (ancestor === oid) return true;
-    return git.isDescendent({ fs: this.#fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.#cache });
+    const seen = new Set<Oid>([oid]);
+    const queue: Oid[] = [oid];
+    while (queue.length > 0) {
+      const next: Oid[] = [];
+      for (const c of await Promise.all(queue.map((q) => this.#parentsOf(q)))) {
+        for (const p of c) {
+          if (p === ancestor) return true;
+          if (!seen.has(p)) {
+            seen.add(p);
+            next.push(p);
+          }
+        }
+      }
+      queue.splice(0, queue.length, ...next);
+    }
+    return false;
+  }
+
+  /**
+   * A commit's parents for a history walk. In a shallow repository (`shallow` lists the
+   * commits whose parents were not fetched) the walk ends where the history does, as
+   * isomorphic-git's `isDescendent` did; elsewhere a missing commit is an error.
+   */
+  async #parentsOf(oid: Oid): Promise<readonly Oid[]> {
+    try {
+      return (await this.readCommit(oid)).parents;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NotFoundError') throw err;
+      let shallow: string;
+      try {
+        shallow = readFileSync(join(this.gitdir, 'shallow'), 'utf8');
+      } catch {
+        throw err;
+      }
+      if (shallow.trim() === '') throw err;
+      return [];
+    }
   }
 
   /** A best common ancestor of two commits, or `undefined` when they share no history. */
@@ -246,6 +346,7 @@ export class Store {
    * durable and are skipped).
    */
   async syncObjects(oids: Iterable<Oid>): Promise<void> {
+    if (this.fsync === 'never') return;
     const dirs = new Set<string>([join(this.gitdir, 'objects')]);
     const files: string[] = [];
     for (const oid of new Set(oids)) {
@@ -256,7 +357,10 @@ export class Store {
     }
     // All at once: the file system commits concurrent fsyncs together (ext4's journal
     // does), where one after the other each waits for its own commit.
-    await Promise.all([...files.map((f) => fsyncPath(f, true)), ...[...dirs].map((d) => fsyncPath(d, false))]);
+    const counted = (): void => {
+      this.fsyncs++;
+    };
+    await Promise.all([...files.map((f) => fsyncPath(f, true, counted)), ...[...dirs].map((d) => fsyncPath(d, false, counted))]);
   }
 
   /**
@@ -286,7 +390,6 @@ export class Store {
   async deleteBranch(name: string, expected: Oid): Promise<void> {
     this.#checkBranch(name);
     const path = join(this.gitdir, 'refs', 'heads', ...name.split('/'));
-    await mkdir(dirname(path), { recursive: true });
     await withLockFile(path, async () => {
       const current = await this.#readLooseOrPacked(name, path);
       if (current !== expected) {
@@ -299,7 +402,12 @@ export class Store {
       // Removes the loose file and any packed-refs line.
       await git.deleteRef({ fs: this.#fs, gitdir: this.gitdir, ref: `refs/heads/${name}` });
       return { result: undefined };
-    });
+    }, this.#lockSync());
+  }
+
+  /** What withLockFile fsyncs: nothing with `fsync: 'never'`; counted in `fsyncs`. */
+  #lockSync(): { fsync: boolean; onFsync: () => void } {
+    return { fsync: this.fsync === 'always', onFsync: () => this.fsyncs++ };
   }
 
   /**
@@ -310,7 +418,6 @@ export class Store {
     this.#checkBranch(name);
     if (!OID.test(next)) throw new DatakitError('INVALID_HASH', `invalid commit id ${JSON.stringify(next)}`);
     const path = join(this.gitdir, 'refs', 'heads', ...name.split('/'));
-    await mkdir(dirname(path), { recursive: true });
     const write = async (): Promise<{ content: string; result: undefined }> => {
       // Re-read under the lock: this is what makes the swap exact.
       const current = await this.#readLooseOrPacked(name, path);
@@ -323,12 +430,12 @@ export class Store {
       }
       return { content: `${next}\n`, result: undefined };
     };
-    await withLockFile(path, write, { beforeRename: this.#syncing.get(next) });
+    await withLockFile(path, write, { beforeRename: this.#syncing.get(next), ...this.#lockSync() });
   }
 
   async #readLooseOrPacked(name: string, path: string): Promise<Oid | undefined> {
     try {
-      const text = (await readFile(path, 'utf8')).trim();
+      const text = readFileSync(path, 'utf8').trim();
       if (!OID.test(text)) throw new DatakitError('CORRUPT_REF', `refs/heads/${name} holds ${JSON.stringify(text)}`);
       return text;
     } catch (err) {
