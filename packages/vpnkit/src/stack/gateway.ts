@@ -61,7 +61,7 @@ import {
   type FrameRepr,
 } from '../wire/index.js';
 import { Ipv4Reassembler, type ReassemblyStats } from '../ip/reassembly.js';
-import { checksumVerified } from '../switch/gso.js';
+import { checksumVerified, wholeFrame } from '../switch/gso.js';
 import type { Clock, StackConfig } from './config.js';
 
 /** An IPv4 datagram from a guest that no built-in service handled. */
@@ -356,7 +356,7 @@ export class Gateway {
       mac = Ipv6Address.multicastMac(dst);
     } else {
       if (!this.ndp.onLink(dst) || this.ndp.owns(dst)) return false;
-      mac = this.ndp.resolve(now, dst, frame);
+      mac = this.ndp.resolve(now, dst) ?? this.ndp.resolve(now, dst, wholeFrame(frame));
       if (mac === undefined) {
         // Solicit now rather than at the next tick: the first packet of a flow waits on it.
         for (const o of this.ndp.dispatch(now)) this.sendIcmpv6(o);
@@ -442,8 +442,8 @@ export class Gateway {
   sendIpv4Frame(dst: Ipv4Address, frame: Uint8Array): boolean {
     if (!Ipv4Address.inSubnet(dst, this.config.network, this.config.prefixLen)) return false;
     const now = this.clock.now();
-    const packet = frame.subarray(14);
-    const mac = this.arp.resolve(now, dst, packet);
+    // A frame whose payload is carried apart is parked whole (the view is not valid later).
+    const mac = this.arp.resolve(now, dst) ?? this.arp.resolve(now, dst, wholeFrame(frame).subarray(14));
     if (mac !== undefined) {
       EthernetRepr.emit({ src: this.config.gatewayMac, dst: mac, etherType: EtherType.Ipv4 }, EthernetFrame.unchecked(frame));
       this.send(frame);

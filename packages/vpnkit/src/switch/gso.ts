@@ -39,6 +39,31 @@ export const checksumPartial = new WeakSet<Uint8Array>();
 export const checksumVerified = new WeakSet<Uint8Array>();
 
 /**
+ * Frames built as headers only, their payload carried separately (a view
+ * into a connection's send buffer): written to a TAP as one `writev` of
+ * (vnet header, headers, payload), without first copying the payload into
+ * the frame.  The view is valid only during the synchronous send that
+ * follows building the frame: anything that keeps a frame (a link's queue,
+ * a packet parked for ARP/NDP, a capture) or needs its bytes whole (software
+ * GSO, checksums) calls `wholeFrame` first.  Only links that declare
+ * `scatterGather` get such frames as they are.
+ */
+export const framePayload = new WeakMap<Uint8Array, Uint8Array>();
+
+/** `frame` with its separately carried payload copied in (the frame itself when it has none). */
+export function wholeFrame(frame: Uint8Array): Uint8Array {
+  const payload = framePayload.get(frame);
+  if (payload === undefined) return frame;
+  const whole = new Uint8Array(frame.length + payload.length);
+  whole.set(frame, 0);
+  whole.set(payload, frame.length);
+  if (checksumPartial.has(frame)) checksumPartial.add(whole);
+  const mss = gsoSize.get(frame);
+  if (mss !== undefined) gsoSize.set(whole, mss);
+  return whole;
+}
+
+/**
  * Frames a link received with a checksum left partial by their sender (a
  * TAP's vnet header with NEEDS_CSUM: the kernel's own data, CHECKSUM_PARTIAL),
  * by where to finish it: csum_start * 65536 + csum_offset.  Nothing that ends

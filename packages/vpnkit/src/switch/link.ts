@@ -46,6 +46,12 @@ export interface Link {
    * peer whole; without it the switch segments them first (see gso.ts).
    */
   readonly gso?: boolean;
+  /**
+   * `send` takes frames whose payload is carried separately (`framePayload`
+   * in gso.ts) and is done with it when it returns; without it the switch
+   * copies such frames whole first.
+   */
+  readonly scatterGather?: boolean;
 }
 
 export function emptyLinkStats(): LinkStats {

@@ -16,7 +16,7 @@
 
 import { EthernetAddress, EthernetFrame, isWireError } from '../wire/index.js';
 import type { Link } from './link.js';
-import { checksumPartial, completeTcpChecksum, finishPartialChecksum, gsoSize, segmentTcp } from './gso.js';
+import { checksumPartial, completeTcpChecksum, finishPartialChecksum, gsoSize, segmentTcp, wholeFrame } from './gso.js';
 import { MacTable, type MacTableOptions } from './mac-table.js';
 
 export interface SwitchOptions {
@@ -149,7 +149,7 @@ export class Switch {
   /** Send a frame from the gateway: to the link its destination was learned on, else to all. */
   sendLocal(frame: Uint8Array): void {
     this.counters.localSent++;
-    this.tap?.(frame);
+    if (this.tap !== undefined) this.tap(wholeFrame(frame));
     if (frame.length < 14) {
       this.counters.dropped++;
       return;
@@ -181,6 +181,7 @@ export class Switch {
 
   private transmit(link: Link, frame: Uint8Array): void {
     finishPartialChecksum(frame); // from a link whose peer left it to us; no-op for most frames
+    if (link.scatterGather !== true) frame = wholeFrame(frame); // a payload carried apart is copied in
     if (link.gso !== true) {
       const mss = gsoSize.get(frame);
       if (mss !== undefined) {

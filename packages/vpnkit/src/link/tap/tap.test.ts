@@ -113,12 +113,20 @@ describe('prepareGso / preparePartial (vnet header for TSO)', () => {
     const { Ipv6Address, TcpFlags, TcpPacket, onesFold, onesSum } = await import('../../wire/index.js');
     const src = Ipv6Address.parse('fd00::2');
     const dst = Ipv6Address.parse('fd00::3');
-    const f = tcpFrame6(src, dst, { srcPort: 1, dstPort: 2, seqNumber: 0, ackNumber: 0, flags: TcpFlags.Ack, windowLen: 1, payload: new Uint8Array(5000) }, true);
-    f[12] = 0x86;
-    f[13] = 0xdd;
+    const { wholeFrame } = await import('../../switch/gso.js');
+    const split = tcpFrame6(src, dst, { srcPort: 1, dstPort: 2, seqNumber: 0, ackNumber: 0, flags: TcpFlags.Ack, windowLen: 1, payload: new Uint8Array(5000) }, true);
+    split[12] = 0x86;
+    split[13] = 0xdd;
+    const f = wholeFrame(split);
     const hdr = new Uint8Array(VNET_HDR_LEN);
     expect(prepareGso(hdr, f, 1440)).toBe(true);
     expect([...hdr]).toEqual([1, VIRTIO_NET_HDR_GSO_TCPV6, 74, 0, 1440 & 0xff, 1440 >> 8, 54, 0, 16, 0]);
+    // The headers alone, the payload carried apart: the same vnet header and checksum seed from the total length.
+    const hdr2 = new Uint8Array(VNET_HDR_LEN);
+    expect(split.length).toBe(74);
+    expect(prepareGso(hdr2, split, 1440, f.length)).toBe(true);
+    expect([...hdr2]).toEqual([...hdr]);
+    expect([...split]).toEqual([...f.subarray(0, 74)]);
     // What the kernel does with NEEDS_CSUM: sum from csum_start to the end (seed included), store the complement.
     const done = f.slice();
     const c = ~onesFold(onesSum(done, 54, done.length)) & 0xffff;

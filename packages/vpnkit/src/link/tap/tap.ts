@@ -24,7 +24,7 @@
 
 import { closeSync, constants, openSync, writeSync, writevSync } from 'node:fs';
 import koffi from 'koffi';
-import { checksumPartial, checksumVerified, gsoSize, partialChecksumAt } from '../../switch/gso.js';
+import { checksumPartial, checksumVerified, framePayload, gsoSize, partialChecksumAt } from '../../switch/gso.js';
 import { onesFold, pseudoHeaderSum } from '../../wire/checksum.js';
 import { FrameQueue } from '../../switch/frame-queue.js';
 import { emptyLinkStats, type Link, type LinkStats } from '../../switch/link.js';
@@ -101,14 +101,14 @@ function tcpLayout(frame: Uint8Array): { at: number; gsoType: number; v6: boolea
  * pseudo-header sum (the kernel completes each segment's checksum).  False
  * when the frame is not one (it is then sent as it is).
  */
-export function prepareGso(hdr: Uint8Array, frame: Uint8Array, mss: number): boolean {
+export function prepareGso(hdr: Uint8Array, frame: Uint8Array, mss: number, total = frame.length): boolean {
   const l = tcpLayout(frame);
   if (l === undefined) return false;
   const thl = (((frame[l.at + 12] as number) >>> 4) & 0x0f) * 4;
   const hdrLen = l.at + thl;
-  if (thl < 20 || frame.length - hdrLen <= mss) return false;
+  if (thl < 20 || hdrLen > frame.length || total - hdrLen <= mss) return false;
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const tcpLen = frame.length - l.at;
+  const tcpLen = total - l.at;
   // In bounds: tcpLayout checked the whole IP header is present.
   const sum = l.v6
     ? pseudoHeaderSum(frame.subarray(22, 38), frame.subarray(38, 54), 6, tcpLen)
@@ -199,6 +199,8 @@ export class TapLink implements Link {
   private readonly gsoHdr = new Uint8Array(VNET_HDR_LEN);
   /** With offload, TCP super-segments go to the kernel whole (it segments them if it must). */
   readonly gso: boolean;
+  /** With offload, a frame's separately carried payload goes out in the same writev. */
+  readonly scatterGather: boolean;
   /** read(2) errors other than EAGAIN (e.g. EIO once the interface is deleted). */
   readErrors = 0;
 
@@ -207,6 +209,7 @@ export class TapLink implements Link {
     this.name = name;
     this.vnetHdr = opts.offload === true ? VNET_HDR_LEN : 0;
     this.gso = opts.offload === true;
+    this.scatterGather = this.gso;
     this.maxFrameSize = opts.maxFrameSize ?? 65535 + 14;
     this.inbox = new FrameQueue(opts.queueCapacity ?? 1024);
     this.burst = opts.readBurst ?? 256;
@@ -321,7 +324,10 @@ export class TapLink implements Link {
   }
 
   send(frame: Uint8Array): boolean {
-    if (this.isClosed || frame.length > this.maxFrameSize || frame.length < 14) {
+    // The switch hands a payload carried apart (framePayload) only with offload (scatterGather).
+    const payload = this.vnetHdr === 0 ? undefined : framePayload.get(frame);
+    const total = frame.length + (payload?.length ?? 0);
+    if (this.isClosed || total > this.maxFrameSize || frame.length < 14) {
       this.s.txDropped++;
       return false;
     }
@@ -332,16 +338,16 @@ export class TapLink implements Link {
       else {
         const mss = gsoSize.get(frame);
         let hdr = TapLink.zeroHdr;
-        if (mss !== undefined && prepareGso(this.gsoHdr, frame, mss)) hdr = this.gsoHdr;
+        if (mss !== undefined && prepareGso(this.gsoHdr, frame, mss, total)) hdr = this.gsoHdr;
         else if (checksumPartial.has(frame) && preparePartial(this.gsoHdr, frame)) hdr = this.gsoHdr;
-        writevSync(this.fd, [hdr, frame]);
+        writevSync(this.fd, payload === undefined ? [hdr, frame] : [hdr, frame, payload]);
       }
     } catch {
       this.s.txDropped++; // EAGAIN (queue full) or EIO (interface down/gone)
       return false;
     }
     this.s.txFrames++;
-    this.s.txBytes += frame.length;
+    this.s.txBytes += total;
     return true;
   }
 
