@@ -21,8 +21,14 @@ export interface ChannelOptions {
   stream: Duplex;
   /** The largest frame accepted before version negotiation lowers it. */
   maxSize: number;
-  /** Called for each whole frame, in order. A throw closes the channel. */
-  onFrame: (frame: Uint8Array) => void;
+  /**
+   * Called for each whole frame, in order. A throw closes the channel. With
+   * `rest`, the frame arrived split and was not copied (see `scatter`):
+   * `frame` is its first SCATTER_HEAD bytes, `rest` the others as views.
+   */
+  onFrame: (frame: Uint8Array, rest?: readonly Uint8Array[]) => void;
+  /** The type[1] of split frames handed on in pieces rather than copied (the server: Twrite). */
+  scatter?: number;
   /** Called once, when the channel closes, with the reason. */
   onClose?: (err: ChannelError) => void;
 }
@@ -32,7 +38,7 @@ export class Channel {
   /** Resolves (never rejects) with the reason once the channel is closed. */
   readonly closed: Promise<ChannelError>;
   private readonly frames: FrameReader;
-  private readonly onFrame: (frame: Uint8Array) => void;
+  private readonly onFrame: (frame: Uint8Array, rest?: readonly Uint8Array[]) => void;
   private readonly onClose: ((err: ChannelError) => void) | undefined;
   private closeReason: ChannelError | undefined;
   private resolveClosed!: (err: ChannelError) => void;
@@ -48,7 +54,7 @@ export class Channel {
    */
   constructor(opts: ChannelOptions) {
     this.stream = opts.stream;
-    this.frames = new FrameReader(opts.maxSize);
+    this.frames = new FrameReader(opts.maxSize, { scatter: opts.scatter });
     this.onFrame = opts.onFrame;
     this.onClose = opts.onClose;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -149,8 +155,8 @@ export class Channel {
       return;
     }
     try {
-      const used = this.frames.push(bytes, (frame) => {
-        if (this.closeReason === undefined) this.onFrame(frame);
+      const used = this.frames.push(bytes, (frame, rest) => {
+        if (this.closeReason === undefined) this.onFrame(frame, rest);
         return !this.paused && this.closeReason === undefined;
       });
       if (used < bytes.length && this.closeReason === undefined) this.backlog = bytes.subarray(used);

@@ -22,6 +22,7 @@ import * as classic from './classic.js';
 import type { ClassicState } from './classic.js';
 import type { FidEntry, FidTable } from './fidtable.js';
 import type { Handler, RequestContext } from './handler.js';
+import { joinPieces, piecesLength } from './twrite.js';
 
 export interface DispatchState<N> {
   handler: Handler<N>;
@@ -88,7 +89,14 @@ async function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, 
  * reply. `alive` turns false once the connection is gone or a Tversion reset
  * it: a fid made after that is released at once, never stored.
  */
-export async function dispatch<N>(s: DispatchState<N>, m: Fcall, signal: SignalSource, alive: () => boolean): Promise<Fcall | InPlaceRread> {
+export async function dispatch<N>(
+  s: DispatchState<N>,
+  m: Fcall,
+  signal: SignalSource,
+  alive: () => boolean,
+  /** A Twrite's data in pieces (then m.data is empty): see twrite.ts. */
+  pieces?: readonly Uint8Array[],
+): Promise<Fcall | InPlaceRread> {
   const h = s.handler;
   const tag = m.tag;
   switch (m.type) {
@@ -208,9 +216,15 @@ export async function dispatch<N>(s: DispatchState<N>, m: Fcall, signal: SignalS
     case 'Twrite': {
       const e = s.fids.get(m.fid);
       needOpen(e);
+      if (pieces !== undefined && h.writev !== undefined) {
+        const n = await h.writev(e.node, m.offset, pieces, ctxOf(e, signal));
+        if (!Number.isInteger(n) || n < 0 || n > piecesLength(pieces)) fail(ERRNO.EIO, 'bad write count');
+        return { type: 'Rwrite', tag, count: n };
+      }
       if (h.write === undefined) missing('write');
-      const n = await h.write(e.node, m.offset, m.data, ctxOf(e, signal));
-      if (!Number.isInteger(n) || n < 0 || n > m.data.length) fail(ERRNO.EIO, 'bad write count');
+      const data = pieces === undefined ? m.data : joinPieces(pieces);
+      const n = await h.write(e.node, m.offset, data, ctxOf(e, signal));
+      if (!Number.isInteger(n) || n < 0 || n > data.length) fail(ERRNO.EIO, 'bad write count');
       return { type: 'Rwrite', tag, count: n };
     }
     case 'Treaddir': {

@@ -67,6 +67,14 @@ export interface Handler<N = unknown> {
   /** Twrite on an opened fid: the bytes written. */
   write?(node: N, offset: bigint, data: Uint8Array, ctx: RequestContext): Awaitable<number>;
   /**
+   * Twrite on an opened fid whose data arrived split across socket reads:
+   * `data` is the bytes to write at `offset`, in order, as views of the
+   * chunks they came in (not copied into one buffer; at most 64 pieces).
+   * Returns the bytes written, as `write`. Used instead of `write` for such
+   * Twrites when present; otherwise the pieces are joined and `write` gets them.
+   */
+  writev?(node: N, offset: bigint, data: readonly Uint8Array[], ctx: RequestContext): Awaitable<number>;
+  /**
    * Treaddir on an opened directory: entries after cookie `offset` (0: from
    * the start). The server sends as many as fit in `count`; each entry's
    * `offset` is the cookie of the next.

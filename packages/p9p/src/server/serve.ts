@@ -48,6 +48,7 @@ import { errnoOf } from './errno-of.js';
 import { FidTable } from './fidtable.js';
 import type { FidEntry } from './fidtable.js';
 import type { Handler } from './handler.js';
+import { decodeScatteredWrite, TWRITE } from './twrite.js';
 
 export interface ServeOptions<N> {
   /** The connection (a socket, or one end of duplexPair()). */
@@ -267,7 +268,14 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     release,
   };
 
-  const channel = new Channel({ stream: opts.stream, maxSize: maxMsize, onFrame: (f) => onFrame(f), onClose: () => shutdown() });
+  // Twrites that arrive split are handed on in pieces, not copied (twrite.ts).
+  const channel = new Channel({
+    stream: opts.stream,
+    maxSize: maxMsize,
+    scatter: TWRITE,
+    onFrame: (f, rest) => onFrame(f, rest),
+    onClose: () => shutdown(),
+  });
   let resolveDone!: (e: ChannelError) => void;
   const done = new Promise<ChannelError>((r) => (resolveDone = r));
 
@@ -376,10 +384,10 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     })();
   }
 
-  function onFrame(frame: Uint8Array): void {
+  function onFrame(frame: Uint8Array, rest?: readonly Uint8Array[]): void {
     let m: Fcall;
     try {
-      m = decode(frame, dialect ?? '9P2000.L', { maxSize: msize });
+      m = rest === undefined ? decode(frame, dialect ?? '9P2000.L', { maxSize: msize }) : decodeScatteredWrite(frame, rest, dialect ?? '9P2000.L');
     } catch (e) {
       const tag = e instanceof ProtocolError ? e.tag : undefined;
       if (tag === undefined || running.has(tag)) {
@@ -414,7 +422,7 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       return;
     }
     const msg = m;
-    start(msg.tag, (signal, alive) => dispatch(state, msg, signal, alive));
+    start(msg.tag, (signal, alive) => dispatch(state, msg, signal, alive, rest));
   }
 
   function version(asked: number, askedVersion: string): void {
