@@ -19,6 +19,20 @@ import { serve } from './serve.js';
 
 const MSIZE = 1 << 20;
 
+/** Byte equality without vitest's element-by-element deep compare (seconds for a MiB on a busy machine). */
+function expectSame(got: Uint8Array, want: Uint8Array): void {
+  expect(got.length).toBe(want.length);
+  expect(Buffer.compare(got, want)).toBe(0);
+}
+
+/** Version, attach, and fid 1 opened on a new file `m` (read-write). */
+async function createM(c: ReturnType<typeof raw>): Promise<void> {
+  expect(await c.request({ type: 'Tversion', tag: NOTAG, msize: MSIZE, version: '9P2000.L' })).toMatchObject({ type: 'Rversion' });
+  expect(await c.request({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).toMatchObject({ type: 'Rattach' });
+  expect(await c.request({ type: 'Twalk', tag: 1, fid: 0, newfid: 1, wnames: [] })).toMatchObject({ type: 'Rwalk' });
+  expect(await c.request({ type: 'Tlcreate', tag: 1, fid: 1, name: 'm', flags: P9_DOTL_RDWR, mode: 0o644, gid: 0 })).toMatchObject({ type: 'Rlcreate' });
+}
+
 /** A raw client over an in-memory pair: each chunk written arrives at the server as one 'data' chunk. */
 function raw(handler: Handler<unknown>) {
   const [a, b] = duplexPair({ highWaterMark: 4 << 20 });
@@ -103,14 +117,14 @@ describe('Twrite split across stream chunks', () => {
     expect(calls).toEqual([40]);
     const want = Uint8Array.from(before);
     want.set(data, 12_345);
-    expect(Uint8Array.from(readFileSync(join(dir, 'f')))).toEqual(want);
+    expectSame(readFileSync(join(dir, 'f')), want);
     // A Twrite past 128 KiB's end is written the same way (through the pool once over 128 KiB).
     const big = pattern(MSIZE - 23, 3);
     c.sendCut({ type: 'Twrite', tag: 3, fid: 1, offset: 100n, data: big }, cuts(MSIZE, 16));
     expect(await c.next()).toEqual({ type: 'Rwrite', tag: 3, count: big.length });
     const after = readFileSync(join(dir, 'f'));
     expect(after.length).toBe(100 + big.length);
-    expect(Uint8Array.from(after.subarray(100))).toEqual(big);
+    expectSame(after.subarray(100), big);
     expect(Uint8Array.from(after.subarray(0, 100))).toEqual(want.subarray(0, 100));
     c.conn.close();
     await c.conn.done;
@@ -132,7 +146,7 @@ describe('Twrite split across stream chunks', () => {
     expect(await c.next()).toEqual({ type: 'Rwrite', tag: 2, count: data.length });
     expect(used).toEqual(['write']);
     const got = readFileSync(join(dir, 'f'));
-    expect(Uint8Array.from(got.subarray(7))).toEqual(data);
+    expectSame(got.subarray(7), data);
     expect([...got.subarray(0, 7)]).toEqual([0, 0, 0, 0, 0, 0, 0]);
     c.conn.close();
     await c.conn.done;
@@ -142,16 +156,13 @@ describe('Twrite split across stream chunks', () => {
   it('a handler without writev (MemoryFs) gets the pieces joined into one buffer', async () => {
     const mem = new MemoryFs();
     const c = raw(mem as Handler<unknown>);
-    expect(await c.request({ type: 'Tversion', tag: NOTAG, msize: MSIZE, version: '9P2000.L' })).toMatchObject({ type: 'Rversion' });
-    expect(await c.request({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).toMatchObject({ type: 'Rattach' });
-    expect(await c.request({ type: 'Twalk', tag: 1, fid: 0, newfid: 1, wnames: [] })).toMatchObject({ type: 'Rwalk' });
-    expect(await c.request({ type: 'Tlcreate', tag: 1, fid: 1, name: 'm', flags: P9_DOTL_RDWR, mode: 0o644, gid: 0 })).toMatchObject({ type: 'Rlcreate' });
+    await createM(c);
     const data = pattern(150_000, 2);
     c.sendCut({ type: 'Twrite', tag: 2, fid: 1, offset: 0n, data }, cuts(23 + data.length, 10));
     expect(await c.next()).toEqual({ type: 'Rwrite', tag: 2, count: data.length });
     const r = await c.request({ type: 'Tread', tag: 3, fid: 1, offset: 0n, count: 200_000 });
     expect(r.type).toBe('Rread');
-    expect(Uint8Array.from((r as { data: Uint8Array }).data)).toEqual(data);
+    expectSame((r as { data: Uint8Array }).data, data);
     c.conn.close();
     await c.conn.done;
   });
@@ -163,10 +174,7 @@ describe('Twrite split across stream chunks', () => {
       writev: (_node: unknown, _offset: bigint, data: readonly Uint8Array[]) => claim(data.reduce((a, p) => a + p.length, 0)),
     }) as Handler<unknown>;
     const c = raw(handler);
-    expect(await c.request({ type: 'Tversion', tag: NOTAG, msize: MSIZE, version: '9P2000.L' })).toMatchObject({ type: 'Rversion' });
-    expect(await c.request({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).toMatchObject({ type: 'Rattach' });
-    expect(await c.request({ type: 'Twalk', tag: 1, fid: 0, newfid: 1, wnames: [] })).toMatchObject({ type: 'Rwalk' });
-    expect(await c.request({ type: 'Tlcreate', tag: 1, fid: 1, name: 'm', flags: P9_DOTL_RDWR, mode: 0o644, gid: 0 })).toMatchObject({ type: 'Rlcreate' });
+    await createM(c);
     const data = pattern(100_000, 4);
     c.sendCut({ type: 'Twrite', tag: 2, fid: 1, offset: 0n, data }, cuts(23 + data.length, 5));
     expect(await c.next()).toEqual({ type: 'Rwrite', tag: 2, count: data.length - 1000 });
