@@ -25,6 +25,11 @@ describe('vpnkit flags', () => {
     });
   });
 
+  it('parses --tcp-buffer-memory (MiB)', () => {
+    expect(parseArgs(['--tap', 'vk0', '--tcp-buffer-memory', '64']).tcpBufferMiB).toBe(64);
+    expect(parseArgs(['--tap', 'vk0']).tcpBufferMiB).toBeUndefined();
+  });
+
   it('parses the IPv6 flags', () => {
     const o = parseArgs(['--tap', 'vk0', '--ipv6-prefix', 'fd12:3456:789a:1::/64', '--no-ipv6']);
     expect(o.ipv6Prefix && Ipv6Address.format(o.ipv6Prefix)).toBe('fd12:3456:789a:1::');
@@ -61,6 +66,8 @@ describe('vpnkit flags', () => {
     [['--tap', 'a', '--subnet', '10.0.0.1/24'], /host bits/],
     [['--tap', 'a', '--subnet', '10.0.0.0/31'], /N in 8..30/],
     [['--tap', 'a', '--mtu', '100'], /576..65520/],
+    [['--tap', 'a', '--tcp-buffer-memory', '0'], /1..65536/],
+    [['--tap', 'a', '--tcp-buffer-memory', '12.5'], /1..65536/],
     [['--tap', 'a', '--bogus'], /unknown option/],
   ])('%j is a usage error', (argv, msg) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);

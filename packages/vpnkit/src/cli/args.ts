@@ -37,6 +37,8 @@ Network (defaults as moby/vpnkit):
   --ipv6-prefix P::/64     IPv6 prefix advertised for SLAAC (fd00:192:168:65::/64); the gateway
                            is P::1 and the host alias P::2 (reaches the host's ::1)
   --no-ipv6                no router advertisements, neighbour discovery or IPv6 NAT
+  --tcp-buffer-memory MIB  memory all TCP connections' buffers may grow into beyond 16 KiB per
+                           direction each (256); each connection's buffers stop at 4 MiB
 
   --help, --version
 `;
@@ -83,6 +85,8 @@ export interface CliOptions {
   gatewayIp?: number;
   hostIp?: number;
   mtu?: number;
+  /** --tcp-buffer-memory, MiB. */
+  tcpBufferMiB?: number;
   domain?: string;
   ipv6Prefix?: Uint8Array;
   noIpv6?: boolean;
@@ -190,6 +194,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         const n = /^\d+$/.test(v) ? Number(v) : NaN;
         if (!(n >= 576 && n <= 65520)) throw new UsageError(`--mtu: expected 576..65520, got ${JSON.stringify(v)}`);
         o.mtu = n;
+        break;
+      }
+      case '--tcp-buffer-memory': {
+        const v = value();
+        const n = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(n >= 1 && n <= 65536)) throw new UsageError(`--tcp-buffer-memory: expected 1..65536 (MiB), got ${JSON.stringify(v)}`);
+        o.tcpBufferMiB = n;
         break;
       }
       case '--domain': {

@@ -76,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
     ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
     names: v6Names(config, { 'host.docker.internal': [hostIp], 'gateway.docker.internal': [gatewayIp] }),
   });
-  const stack = new Stack({ ...config, dns });
+  const tcp = o.tcpBufferMiB !== undefined ? { tcp: { bufferMemory: o.tcpBufferMiB * 1024 * 1024 } } : {};
+  const stack = new Stack({ ...config, dns, ...tcp });
   stack.start();
   const closers: Array<() => Promise<void> | void> = [];
   try {
