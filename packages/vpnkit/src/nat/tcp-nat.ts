@@ -70,6 +70,12 @@ export interface TcpNatOptions {
    * Memory for buffers is then at most this plus 32 KiB per connection.
    */
   bufferMemory?: number;
+  /**
+   * Every this many ms, connections whose buffers are empty give their
+   * storage back to the pool (an idle keep-alive connection that once moved
+   * a lot would hold up to 8 MiB of it).  Default 10000; 0 disables.
+   */
+  bufferTrimMs?: number;
   /** Services on the gateway address, by port. */
   localServices?: ReadonlyMap<number, LocalTcpService>;
 }
@@ -132,7 +138,8 @@ export class TcpNat {
   private readonly flows = new FlowTable<Flow>();
   private readonly deadlines = new DeadlineQueue<Flow>();
   private pendingCount = 0;
-  private readonly opts: Required<Omit<TcpNatOptions, 'tcp' | 'localServices' | 'bufferMemory'>>;
+  private readonly opts: Required<Omit<TcpNatOptions, 'tcp' | 'localServices' | 'bufferMemory' | 'bufferTrimMs'>>;
+  private readonly trimTimer: ReturnType<typeof setInterval> | undefined;
   private readonly pool: BufferPool;
   private readonly tcpOpts: TcpOptions;
   private readonly services: ReadonlyMap<number, LocalTcpService>;
@@ -159,6 +166,11 @@ export class TcpNat {
     // Segmentation offload by default: one super-segment of up to ~60 KB is built once and cut
     // by the link (TAP with TSO) or by the switch, instead of one trip through the TCP per MSS.
     this.pool = new BufferPool(opts.bufferMemory ?? 256 * 1024 * 1024);
+    const trimMs = opts.bufferTrimMs ?? 10_000;
+    if (trimMs > 0) {
+      this.trimTimer = setInterval(() => this.trimIdle(), trimMs);
+      this.trimTimer.unref();
+    }
     // 4 MiB: throughput through the relay is about buffer / round trip, and the
     // round trip includes both event loops (256 KiB measured 3.0-3.4 Gbit/s
     // over a TAP where 4 MiB gave 4.2-5.3, alternating runs on one machine).
@@ -595,8 +607,15 @@ export class TcpNat {
   }
 
   /** Reset every connection and release every socket. */
+  /** Connections with empty buffers give their storage back (see `bufferTrimMs`). */
+  private trimIdle(): void {
+    if (this.pool.used === 0) return;
+    for (const f of this.flows.list()) if (!f.done) f.conn?.trimBuffers();
+  }
+
   close(): void {
     this.closed = true;
+    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
     for (const f of this.flows.list()) {
       if (f.conn !== undefined) {
         f.conn.abort();

@@ -377,6 +377,17 @@ export class TcpConnection {
   }
 
   /**
+   * Give back the storage of buffers that hold nothing now (all sent data
+   * acknowledged, all received data read): for an idle connection that once
+   * moved a lot.  The connection goes on; storage is allocated again when
+   * data comes.
+   */
+  trimBuffers(): void {
+    if (this.tx.length === 0) this.tx.release();
+    this.rcv.trim();
+  }
+
+  /**
    * Give both buffers' storage back (to the buffer pool, if any): for the
    * owner, once the connection is closed and its data read.  Unread data is
    * dropped; the connection must not be used after.

@@ -12,6 +12,23 @@ function receiver(capacity = 100, mss = 40): Receiver {
 }
 
 describe('Receiver', () => {
+  it('trim gives storage back only while nothing is held (unread, lent or out of order)', () => {
+    const r = receiver(10);
+    expect(r.trim()).toBe(true); // nothing ever held
+    r.receive(seqAdd(r.nxt, 3), fill(2, 9), false); // out of order
+    expect(r.trim()).toBe(false);
+    r.receive(r.nxt, fill(3, 8), false); // fills the hole: 5 readable
+    expect(r.trim()).toBe(false);
+    const v = r.lend();
+    expect(v?.length).toBe(5);
+    expect(r.trim()).toBe(false); // lent
+    r.giveBack(5);
+    expect(r.trim()).toBe(true);
+    expect(r.window).toBe(10);
+    r.receive(r.nxt, fill(4, 7), false); // and it goes on
+    expect([...(r.read() ?? [])]).toEqual([7, 7, 7, 7]);
+  });
+
   it('lends views without copying; lent bytes stay out of the window and intact until given back', () => {
     const r = receiver(10);
     r.receive(r.nxt, Uint8Array.from([1, 2, 3, 4, 5, 6]), false);

@@ -188,6 +188,17 @@ export class Receiver {
     return Rx.Fin;
   }
 
+  /**
+   * Give the ring's storage back while it holds nothing (no unread, lent or
+   * out-of-order bytes); false when it does.  The receiver stays usable: the
+   * next byte allocates afresh.
+   */
+  trim(): boolean {
+    if (this.ring.length > 0 || this.lentBytes > 0 || !this.asm.isEmpty) return false;
+    this.ring.release();
+    return true;
+  }
+
   /** Give the ring's storage back (to its buffer pool); the receiver is not used after. */
   release(): void {
     this.ring.release();
