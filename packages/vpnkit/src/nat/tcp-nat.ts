@@ -518,8 +518,8 @@ export class TcpNat {
     }
     if (flow.done) return;
     // Our FIN is acknowledged and theirs taken: nothing more goes through the
-    // buffers, so their pool share goes back now rather than after 2*MSL.
-    if (conn.state === 'TIME-WAIT' && conn.readable === 0) conn.releaseBuffers();
+    // buffers, so their pool share goes back now (once emptied) rather than after 2*MSL.
+    if (conn.state === 'TIME-WAIT') conn.trimBuffers();
     const at = conn.pollAt();
     this.deadlines.set(flow, at);
     if (at !== undefined) this.wake(at);
