@@ -76,7 +76,21 @@ export function closeQuiet(fd: number): void {
  * root's own fd for n = 0), then closes what it opened.
  */
 export function inDir<T>(rootFd: number, path: readonly string[], n: number, fn: (dirFd: number) => T): T {
-  if (n === 0) return fn(rootFd);
+  const opened = openDirs(rootFd, path, n);
+  try {
+    return fn(opened[opened.length - 1] ?? rootFd);
+  } finally {
+    for (const fd of opened) closeQuiet(fd);
+  }
+}
+
+/**
+ * The fds of directories path[0..1), path[0..2), ... path[0..n), each opened
+ * O_PATH|O_DIRECTORY|O_NOFOLLOW in the one before (the root's fd first); the
+ * caller closes them.  On a failure those already opened are closed.  O_PATH
+ * opens never block, so they are done synchronously for both withDir and inDir.
+ */
+function openDirs(rootFd: number, path: readonly string[], n: number): number[] {
   const opened: number[] = [];
   try {
     let cur = rootFd;
@@ -84,9 +98,10 @@ export function inDir<T>(rootFd: number, path: readonly string[], n: number, fn:
       cur = openSync(at(cur, path[i]!), DIR_STEP);
       opened.push(cur);
     }
-    return fn(cur);
-  } finally {
+    return opened;
+  } catch (e) {
     for (const fd of opened) closeQuiet(fd);
+    throw e;
   }
 }
 
@@ -116,16 +131,11 @@ export function checkName(name: string): void {
  * closes what it opened. A symlink anywhere on the way fails the call.
  */
 export async function withDir<T>(rootFd: number, path: readonly string[], fn: (dirFd: number) => Promise<T>): Promise<T> {
-  const opened: number[] = [];
+  const opened = openDirs(rootFd, path, path.length);
   try {
-    let cur = rootFd;
-    for (const name of path) {
-      cur = await openFd(at(cur, name), DIR_STEP);
-      opened.push(cur);
-    }
-    return await fn(cur);
+    return await fn(opened[opened.length - 1] ?? rootFd);
   } finally {
-    for (const fd of opened) await closeFd(fd).catch(() => {});
+    for (const fd of opened) closeQuiet(fd);
   }
 }
 
