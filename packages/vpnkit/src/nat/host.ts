@@ -11,8 +11,12 @@ import { openIcmpEchoSocket, openIcmpv6EchoSocket } from '../host/icmp-socket.js
 import type { HostIcmp, HostIcmp6 } from './icmp-nat.js';
 
 export interface HostNetwork {
-  /** Start a TCP connection (half-open allowed); the socket emits 'connect' or 'error'. */
-  connectTcp(host: string, port: number): net.Socket;
+  /**
+   * Start a TCP connection (half-open allowed); the socket emits 'connect' or 'error'.
+   * With `onread`, received bytes go to its callback (as `net.connect`'s option of that
+   * name) instead of 'data' events; a host that ignores it must emit 'data' as usual.
+   */
+  connectTcp(host: string, port: number, onread?: net.OnReadOpts): net.Socket;
   /** A UDP socket bound to an ephemeral port on all addresses. */
   udpSocket(family: 4 | 6): dgram.Socket;
   /** A TCP listener (not yet listening), handing over paused, half-open-capable sockets. */
@@ -24,8 +28,8 @@ export interface HostNetwork {
 }
 
 export const nodeHost: HostNetwork = {
-  connectTcp(host, port) {
-    return net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+  connectTcp(host, port, onread) {
+    return net.connect({ host, port, noDelay: true, allowHalfOpen: true, ...(onread === undefined ? {} : { onread }) });
   },
   udpSocket(family) {
     return dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });

@@ -180,6 +180,48 @@ describe.skipIf(netnsSkipReason !== '')('NAT against the Linux kernel in a netns
     expect(res).toMatchObject({ ok: 1000, failed: 0 });
   }, 150_000);
 
+  it('four downloads at once into slow readers arrive intact (host reads share one buffer)', async () => {
+    // Each connection carries its own bytes; the guest reads in bursts with pauses, so the
+    // send buffers fill and reads are left over while the other sockets read into the same
+    // buffer (a leftover kept as a view of it, not a copy, came out corrupted).
+    const N = 4;
+    const MIB_EACH = 12;
+    const blocks = Array.from({ length: N }, () => randomBytes(MiB));
+    const want = blocks.map((b) => {
+      const h = createHash('sha256');
+      for (let i = 0; i < MIB_EACH; i++) h.update(b);
+      return h.digest('hex');
+    });
+    const server = net.createServer((s) => {
+      s.once('data', async (d) => {
+        const b = blocks[d[0] ?? 0] as Buffer;
+        for (let i = 0; i < MIB_EACH; i++) {
+          if (!s.write(b)) await new Promise((r) => s.once('drain', r));
+        }
+        s.end();
+      });
+      s.on('error', () => undefined);
+    });
+    const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
+    const script = `
+      const net = require('net'); const crypto = require('crypto');
+      const out = []; let done = 0;
+      for (let i = 0; i < ${N}; i++) {
+        const h = crypto.createHash('sha256'); let n = 0;
+        const s = net.connect(${port}, '192.168.65.2', () => s.write(Buffer.from([i])));
+        s.on('data', (d) => { h.update(d); n += d.length; if (n % 5 === 0) { s.pause(); setTimeout(() => s.resume(), 3); } });
+        s.on('end', () => { out[i] = h.digest('hex') + ':' + n; if (++done === ${N}) console.log(out.join(' ')); });
+        s.on('error', (e) => console.error(i, e.code));
+      }`;
+    try {
+      const r = await guest.exec(['node', '-e', script], { timeoutMs: 120_000 });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim().split(' ')).toEqual(want.map((w) => `${w}:${MIB_EACH * MiB}`));
+      console.log(`${N} x ${MIB_EACH} MiB to slow readers: ${r.ms.toFixed(0)} ms`);
+    } finally {
+      server.close();
+    }
+  }, 150_000);
   it('ping beyond the gateway goes out through a host ICMP socket and comes back', async () => {
     const hostAddr = Object.values(networkInterfaces())
       .flat()

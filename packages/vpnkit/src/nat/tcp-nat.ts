@@ -134,6 +134,11 @@ function cryptoRandom(): () => number {
   };
 }
 
+/** Bytes a host socket reads at most at once (libuv's own read size). */
+const READ_BUFFER = 64 * 1024;
+/** Below this much room in the send buffer a read is not narrowed to it. */
+const MIN_READ = 4096;
+
 export class TcpNat {
   private readonly flows = new FlowTable<Flow>();
   private readonly deadlines = new DeadlineQueue<Flow>();
@@ -148,6 +153,13 @@ export class TcpNat {
   /** Flows with input (host data, guest segments) this event-loop turn, not yet run: `kickSoon`. */
   private readonly soon = new Set<Flow>();
   private soonScheduled = false;
+  /**
+   * Where host sockets that we connect read into (`onread`), one for all of
+   * them: each read is copied into its connection's send buffer before the
+   * callback returns, so no socket read allocates a chunk of its own (with
+   * 'data' events Node allocates 64 KiB per read, for the GC to collect).
+   */
+  private readonly readBuf = new Uint8Array(READ_BUFFER);
 
   constructor(
     private readonly config: StackConfig,
@@ -228,6 +240,7 @@ export class TcpNat {
   private open(ip: IpEnds, syn: TcpRepr): void {
     const dst = typeof ip.dst === 'number' ? ip.dst >>> 0 : ip.dst;
     let socket: Duplex;
+    const made: { flow?: Flow } = {}; // for the socket's read callbacks, which may run before the flow is made
     let connecting: net.Socket | undefined;
     if (this.isGateway(dst)) {
       const service = this.services.get(syn.dstPort);
@@ -245,13 +258,14 @@ export class TcpNat {
         this.reject(ip, syn);
         return;
       }
-      connecting = this.host.connectTcp(hostAddr, syn.dstPort);
+      connecting = this.host.connectTcp(hostAddr, syn.dstPort, this.onread(() => made.flow));
       socket = connecting;
     }
     // Keep only what accept() needs from the SYN: its payload is a view into the frame.
     const synCopy: TcpRepr = { ...syn, payload: new Uint8Array(0) };
     const src = typeof ip.src === 'number' ? ip.src >>> 0 : ip.src;
     const flow = this.newFlow('guest', src, syn.srcPort, dst, syn.dstPort, socket, undefined);
+    made.flow = flow;
     const established = (): void => {
       if (flow.done) return;
       const now = this.clock.now();
@@ -420,7 +434,29 @@ export class TcpNat {
     if (flow.origin === 'guest') s.resume();
   }
 
-  private fromHost(flow: Flow, chunk: Uint8Array): void {
+  /**
+   * The socket reads into `readBuf`, at most what the send buffer takes now
+   * (the whole buffer when that is little: the rest then waits in `toGuest`).
+   * Called with the flow not yet made (the socket's first buffer is asked for
+   * as it is created): that read would come after it is.
+   */
+  private onread(flowOf: () => Flow | undefined): net.OnReadOpts {
+    const buf = this.readBuf;
+    return {
+      buffer: () => {
+        const room = flowOf()?.conn?.writeSpace ?? 0;
+        return room >= MIN_READ && room < buf.length ? buf.subarray(0, room) : buf;
+      },
+      callback: (n: number, into: Uint8Array) => {
+        const flow = flowOf();
+        if (flow !== undefined) this.fromHost(flow, into.subarray(0, n), true);
+        return true; // fromHost pauses the socket itself when the send buffer is full
+      },
+    };
+  }
+
+  /** `chunk` from the host socket; `transient` when it is a view of `readBuf` (reused after this call). */
+  private fromHost(flow: Flow, chunk: Uint8Array, transient = false): void {
     const conn = flow.conn;
     if (conn === undefined || flow.done) return;
     if (flow.toGuest !== undefined) {
@@ -431,7 +467,7 @@ export class TcpNat {
       flow.toGuest = merged;
     } else {
       const n = conn.write(chunk);
-      if (n < chunk.length) flow.toGuest = chunk.subarray(n);
+      if (n < chunk.length) flow.toGuest = transient ? chunk.slice(n) : chunk.subarray(n);
     }
     if (flow.toGuest !== undefined) flow.socket.pause();
     this.kickSoon(flow);
