@@ -187,6 +187,67 @@ describe.skipIf(!hasLoopback6)('NAT over IPv6 with host sockets on ::1', () => {
     await hostClosed; // the host socket was reset, not left half-open
   });
 
+  it('TIME-WAIT after the host closed first: kept apart from the connection table, FIN re-acknowledged, a newer SYN reopens, ends after 2*MSL; bounded', async () => {
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on('error', () => undefined);
+      s.end(); // the host closes first: we send the first FIN, so TIME-WAIT is ours
+      s.resume();
+      s.on('end', () => s.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const clock = new ManualClock(1_000_000);
+    const guest = start({ clock, tcp: { maxTimeWait: 2 } });
+    const seg = (srcPort: number, flags: number, seq: number, ack: number): Uint8Array => {
+      const r: TcpRepr = { srcPort, dstPort: port, seqNumber: seq, ackNumber: ack, flags, windowLen: 65535, payload: new Uint8Array(0) };
+      return frame6(HOST6, IpProtocol.Tcp, TcpRepr.bufferLen(r), (b) => TcpRepr.emit(r, TcpPacket.unchecked(b), G6, HOST6));
+    };
+    const from = (srcPort: number) => (f: FrameRepr) => isTcp6(f) && tcpOf(f).dstPort === srcPort;
+    /** Open from `srcPort`, take the host's FIN, answer with ours: we end in TIME-WAIT. */
+    const closeToTimeWait = async (srcPort: number): Promise<{ ourFin: number }> => {
+      guest.send(syn(HOST6, port, srcPort));
+      const synAck = tcpOf(await waitFrames(guest, from(srcPort)));
+      guest.send(seg(srcPort, TcpFlags.Ack, 1001, (synAck.seqNumber + 1) >>> 0));
+      const fin = tcpOf(await waitFrames(guest, (f) => from(srcPort)(f) && (tcpOf(f).flags & TcpFlags.Fin) !== 0));
+      guest.send(seg(srcPort, TcpFlags.Fin | TcpFlags.Ack, 1001, (fin.seqNumber + 1) >>> 0));
+      const last = tcpOf(await waitFrames(guest, (f) => from(srcPort)(f) && tcpOf(f).ackNumber === 1002));
+      expect(last.flags).toBe(TcpFlags.Ack);
+      return { ourFin: fin.seqNumber };
+    };
+
+    const a = await closeToTimeWait(40100);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stack!.stats().tcp).toMatchObject({ connections: 0, timeWait: 1 });
+    // The guest did not hear our ACK and sends its FIN again: same ACK.
+    guest.send(seg(40100, TcpFlags.Fin | TcpFlags.Ack, 1001, (a.ourFin + 1) >>> 0));
+    const again = tcpOf(await waitFrames(guest, from(40100)));
+    expect([again.flags, again.seqNumber, again.ackNumber]).toEqual([TcpFlags.Ack, (a.ourFin + 1) >>> 0, 1002]);
+    // An old SYN (sequence number not past the old connection) gets an ACK, not a connection.
+    guest.send(seg(40100, TcpFlags.Syn, 900, 0));
+    expect(tcpOf(await waitFrames(guest, from(40100))).flags).toBe(TcpFlags.Ack);
+    expect(stack!.stats().tcp.opened).toBe(1);
+    // A SYN past it reopens the pair of ends as a new connection.
+    guest.send(seg(40100, TcpFlags.Syn, 500_000, 0));
+    const reopened = tcpOf(await waitFrames(guest, from(40100)));
+    expect(reopened.flags).toBe(TcpFlags.Syn | TcpFlags.Ack);
+    expect(reopened.ackNumber).toBe(500_001);
+    expect(stack!.stats().tcp).toMatchObject({ opened: 2, timeWait: 0 });
+    guest.send(seg(40100, TcpFlags.Rst, 500_001, 0));
+
+    // Three more into TIME-WAIT with room for two: the oldest ends early.
+    await closeToTimeWait(40101);
+    await closeToTimeWait(40102);
+    await closeToTimeWait(40103);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stack!.stats().tcp).toMatchObject({ connections: 0, timeWait: 2, timeWaitOverflow: 1 });
+    // 2*MSL (60 s) later they are gone; a FIN then meets no connection and gets a RST.
+    clock.advance(60_001);
+    expect(stack!.stats().tcp.timeWait).toBe(0);
+    guest.send(seg(40103, TcpFlags.Fin | TcpFlags.Ack, 1001, 1));
+    expect(tcpOf(await waitFrames(guest, from(40103))).flags & TcpFlags.Rst).toBe(TcpFlags.Rst);
+  });
+
   it('a SYN to a closed port on ::1 is answered with a RST', async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '::1', r));

@@ -25,12 +25,13 @@ import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock, StackConfig } from '../stack/config.js';
 import { TcpConnection, resetFor, type TcpEvent } from '../tcp/connection.js';
-import type { TcpOptions } from '../tcp/config.js';
+import { resolveOptions, type TcpOptions } from '../tcp/config.js';
+import { timeWaitInput, type TimeWait } from '../tcp/time-wait.js';
 import { BufferPool } from '../tcp/pool.js';
 import { Ipv4Address, Ipv6Address, TcpFlags, type IpAddress, type TcpRepr } from '../wire/index.js';
 import { gsoSize } from '../switch/gso.js';
 import { DeadlineQueue } from './deadlines.js';
-import { FlowTable, sameAddr } from './flow-table.js';
+import { FlowTable, sameAddr, type FlowEnds } from './flow-table.js';
 import type { HostNetwork } from './host.js';
 import { natRoutable, natRoutable6, tcpFrame, tcpFrame6 } from './packet.js';
 
@@ -57,6 +58,12 @@ export interface TcpNatOptions {
   maxConnections?: number;
   /** Host connects in progress. Default 1024. */
   maxPending?: number;
+  /**
+   * Connections kept in TIME-WAIT at most (each ~200 bytes, apart from the
+   * connection table: `time-wait.ts`); past it the oldest ends early, as
+   * Linux does past tcp_max_tw_buckets.  0 keeps none.  Default 65536.
+   */
+  maxTimeWait?: number;
   /** Give up a host connect() after this long (the guest gets a RST). Default 20000 ms. */
   connectTimeoutMs?: number;
   /**
@@ -93,9 +100,20 @@ export interface TcpNatStats {
   /** Buffer bytes charged to the shared pool now, and its limit (`bufferMemory`). */
   bufferBytes: number;
   bufferLimit: number;
+  /** Connections in TIME-WAIT (kept apart, not counted in `connections`). */
+  timeWait: number;
+  /** TIME-WAITs cut short because `maxTimeWait` were kept already. */
+  timeWaitOverflow: number;
 }
 
 type Origin = 'guest' | 'forward';
+
+/** A connection in TIME-WAIT: its ends and what `timeWaitInput` needs. */
+interface TimeWaitFlow extends FlowEnds {
+  readonly tw: TimeWait;
+  /** Out of the table (reopened, reset or evicted): skipped by the expiry queue. */
+  gone: boolean;
+}
 
 interface Flow {
   readonly origin: Origin;
@@ -148,7 +166,12 @@ export class TcpNat {
   private readonly pool: BufferPool;
   private readonly tcpOpts: TcpOptions;
   private readonly services: ReadonlyMap<number, LocalTcpService>;
-  private readonly counters = { opened: 0, refused: 0, overflow: 0, strayResets: 0, forwarded: 0 };
+  private readonly counters = { opened: 0, refused: 0, overflow: 0, strayResets: 0, forwarded: 0, timeWaitOverflow: 0 };
+  private readonly timeWaits = new FlowTable<TimeWaitFlow>();
+  /** The same, oldest first from `twHead` (all have the same 2*MSL, bar restarts by a FIN). */
+  private twQueue: TimeWaitFlow[] = [];
+  private twHead = 0;
+  private readonly msl: number;
   private closed = false;
   /** Flows with input (host data, guest segments) this event-loop turn, not yet run: `kickSoon`. */
   private readonly soon = new Set<Flow>();
@@ -173,6 +196,7 @@ export class TcpNat {
     this.opts = {
       maxConnections: opts.maxConnections ?? 16384,
       maxPending: opts.maxPending ?? 1024,
+      maxTimeWait: opts.maxTimeWait ?? 65536,
       connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
     };
     // Segmentation offload by default: one super-segment of up to ~60 KB is built once and cut
@@ -196,6 +220,7 @@ export class TcpNat {
       pool: this.pool,
     };
     this.services = opts.localServices ?? new Map();
+    this.msl = resolveOptions(this.tcpOpts).msl;
   }
 
   /** A TCP segment from the guest, over IPv4 or IPv6 (checksum already verified). */
@@ -212,6 +237,15 @@ export class TcpNat {
       }
       // Else a retransmitted SYN while connecting: the SYN/ACK follows the connect.
       return;
+    }
+    if (this.timeWaits.size > 0) {
+      const tw = this.timeWaits.get(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+      if (tw !== undefined) {
+        const v = timeWaitInput(tw.tw, seg, this.clock.now(), this.msl);
+        if (v.kind === 'ack') this.answer(ip, v.reply);
+        if (v.kind === 'close' || v.kind === 'reopen') this.forgetTimeWait(tw);
+        if (v.kind !== 'reopen') return;
+      }
     }
     if (seg.flags & TcpFlags.Rst) return;
     if ((seg.flags & (TcpFlags.Syn | TcpFlags.Ack)) !== TcpFlags.Syn) {
@@ -329,7 +363,7 @@ export class TcpNat {
     let port = 0;
     for (let tries = 0; tries < 64; tries++) {
       const p = 32768 + Math.floor(Math.random() * (61000 - 32768));
-      if (!this.flows.has(guestIp, guestPort, src, p)) {
+      if (!this.flows.has(guestIp, guestPort, src, p) && !this.timeWaits.has(guestIp, guestPort, src, p)) {
         port = p;
         break;
       }
@@ -553,9 +587,9 @@ export class TcpNat {
       if (!due && events.length === 0) break;
     }
     if (flow.done) return;
-    // Our FIN is acknowledged and theirs taken: nothing more goes through the
-    // buffers, so their pool share goes back now (once emptied) rather than after 2*MSL.
-    if (conn.state === 'TIME-WAIT') conn.trimBuffers();
+    // Our FIN is acknowledged and theirs taken (and acknowledged: nothing else is due before
+    // the end of TIME-WAIT): only TIME-WAIT's few numbers need to stay.
+    if (conn.state === 'TIME-WAIT' && this.enterTimeWait(flow, conn)) return;
     const at = conn.pollAt();
     this.deadlines.set(flow, at);
     if (at !== undefined) this.wake(at);
@@ -615,21 +649,82 @@ export class TcpNat {
   /** Answer a segment with a RST (refused port, no connection). */
   private reject(ip: IpEnds, seg: TcpRepr): void {
     const rst = resetFor(seg);
-    if (rst === undefined) return;
+    if (rst !== undefined) this.answer(ip, rst);
+  }
+
+  /** Send `seg` back to where a segment with the ends `ip` came from. */
+  private answer(ip: IpEnds, seg: TcpRepr): void {
     const { src, dst } = ip;
-    if (typeof src === 'number' && typeof dst === 'number') this.guest.sendIpv4Frame(src, tcpFrame(dst, src, this.guest.nextIdent(), rst));
-    else if (typeof src !== 'number' && typeof dst !== 'number') this.guest.sendIpv6Frame(src, tcpFrame6(dst, src, rst));
+    if (typeof src === 'number' && typeof dst === 'number') this.guest.sendIpv4Frame(src, tcpFrame(dst, src, this.guest.nextIdent(), seg));
+    else if (typeof src !== 'number' && typeof dst !== 'number') this.guest.sendIpv6Frame(src, tcpFrame6(dst, src, seg));
+  }
+
+  /**
+   * Swap a connection in TIME-WAIT for its `TimeWait` (time-wait.ts) and
+   * close its socket; false (nothing done) while anything but the end of
+   * TIME-WAIT is still due on it.
+   */
+  private enterTimeWait(flow: Flow, conn: TcpConnection): boolean {
+    const tw = conn.timeWait();
+    if (tw === undefined || conn.pollAt() !== tw.until) return false;
+    this.finish(flow, 'normal');
+    const max = this.opts.maxTimeWait;
+    if (max === 0) return true;
+    while (this.timeWaits.size >= max && this.twHead < this.twQueue.length) {
+      const oldest = this.twQueue[this.twHead++];
+      if (oldest !== undefined && !oldest.gone) {
+        this.forgetTimeWait(oldest);
+        this.counters.timeWaitOverflow++;
+      }
+    }
+    const entry: TimeWaitFlow = { guestIp: flow.guestIp, guestPort: flow.guestPort, peerIp: flow.peerIp, peerPort: flow.peerPort, tw, gone: false };
+    this.timeWaits.add(entry);
+    this.twQueue.push(entry);
+    this.wake(tw.until);
+    return true;
+  }
+
+  private forgetTimeWait(entry: TimeWaitFlow): void {
+    entry.gone = true;
+    this.timeWaits.delete(entry);
+  }
+
+  /** End the TIME-WAITs that are over (oldest first; one restarted by a FIN holds those after it back). */
+  private expireTimeWaits(now: number): void {
+    const q = this.twQueue;
+    while (this.twHead < q.length) {
+      const e = q[this.twHead] as TimeWaitFlow;
+      if (!e.gone) {
+        if (e.tw.until > now) break;
+        this.forgetTimeWait(e);
+      }
+      this.twHead++;
+    }
+    if (this.twHead > 1024 && this.twHead * 2 > q.length) {
+      this.twQueue = q.slice(this.twHead);
+      this.twHead = 0;
+    }
+  }
+
+  /** When the oldest TIME-WAIT ends (the entries already gone in front are passed over for good). */
+  private nextTimeWaitEnd(): number | undefined {
+    const q = this.twQueue;
+    while (this.twHead < q.length && (q[this.twHead] as TimeWaitFlow).gone) this.twHead++;
+    return q[this.twHead]?.tw.until;
   }
 
 
   /** Earliest timer of any connection. */
   pollAt(): number | undefined {
-    return this.deadlines.peek();
+    const a = this.deadlines.peek();
+    const b = this.timeWaits.size > 0 ? this.nextTimeWaitEnd() : undefined;
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
   /** Run the connections whose timers are due. */
   poll(now: number): void {
     for (const flow of this.deadlines.popDue(now)) this.kick(flow);
+    if (this.timeWaits.size > 0) this.expireTimeWaits(now);
   }
 
   stats(): TcpNatStats {
@@ -639,19 +734,23 @@ export class TcpNat {
       ...this.counters,
       bufferBytes: this.pool.used,
       bufferLimit: this.pool.limit,
+      timeWait: this.timeWaits.size,
     };
   }
 
-  /** Reset every connection and release every socket. */
   /** Connections with empty buffers give their storage back (see `bufferTrimMs`). */
   private trimIdle(): void {
     if (this.pool.used === 0) return;
     for (const f of this.flows.list()) if (!f.done) f.conn?.trimBuffers();
   }
 
+  /** Reset every connection and release every socket. */
   close(): void {
     this.closed = true;
     if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
+    for (const e of this.twQueue) this.forgetTimeWait(e);
+    this.twQueue = [];
+    this.twHead = 0;
     for (const f of this.flows.list()) {
       if (f.conn !== undefined) {
         f.conn.abort();

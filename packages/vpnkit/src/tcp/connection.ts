@@ -86,6 +86,7 @@ import { Receiver, Rx } from './receiver.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './scoreboard.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
+import type { TimeWait } from './time-wait.js';
 
 export { resetFor } from './reset.js';
 
@@ -385,6 +386,24 @@ export class TcpConnection {
   trimBuffers(): void {
     if (this.tx.length === 0) this.tx.release();
     this.rcv.trim();
+  }
+
+  /**
+   * What TIME-WAIT needs of this connection (`time-wait.ts`), for an owner
+   * that keeps that instead of the connection for 2*MSL; undefined in any
+   * other state.
+   */
+  timeWait(): TimeWait | undefined {
+    if (this.st !== 'TIME-WAIT' || this.timeWaitUntil === undefined) return undefined;
+    return {
+      localPort: this.local.port,
+      remotePort: this.remote.port,
+      sndNxt: this.sndNxt,
+      rcvNxt: this.rcv.nxt,
+      window: this.rcv.advertise(),
+      ts: this.tsOk ? { offset: this.tsOffset, recent: this.tsRecent } : undefined,
+      until: this.timeWaitUntil,
+    };
   }
 
   /**

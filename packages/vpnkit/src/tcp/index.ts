@@ -30,3 +30,4 @@ export { generateIsn, seededRandom, type RandomSource } from './isn.js';
 export { SackScoreboard } from './scoreboard.js';
 export { DEFAULT_RTT_OPTIONS, RttEstimator, type RttOptions } from './rtt.js';
 export { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin, seqSub } from './seq.js';
+export { timeWaitInput, type TimeWait, type TimeWaitVerdict } from './time-wait.js';
