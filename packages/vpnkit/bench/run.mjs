@@ -5,11 +5,12 @@
 // peer: vpnkit (this package, in this process, over a TAP), slirp4netns, or pasta. Inside,
 // iperf3 talks to an iperf3 server on the host's loopback through each peer's host address
 // (upload = namespace -> host, download = -R), a node client measures sequential connection
-// setup rate, and ping measures the round trip to the gateway. Ratios are vpnkit / peer.
+// setup rate, and ping measures the round trip to the gateway. Ratios are vpnkit / peer. A second
+// table gives the CPU each peer's process used per GB and per connection in the same runs.
 //
 //   BENCH_SECONDS=5 (per iperf3 run)  BENCH_PEERS=vpnkit,slirp4netns,pasta  BENCH_MTUS=1500,65520
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,6 +57,20 @@ function runIn(name, argv, timeoutMs = 120_000) {
   });
 }
 
+/** CPU time (user + system, all threads, ms) a process has used, from /proc; NaN once it is gone. */
+function procCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 let seq = 0;
 function newNs() {
   const name = `vkb-${process.pid % 10000}-${seq++}`;
@@ -89,6 +104,8 @@ async function setup(peer, mtu) {
       name,
       host: '192.168.65.2',
       gateway: '192.168.65.1',
+      // vpnkit runs in this process (the orchestration around it is idle while it is measured).
+      cpuMs: selfCpuMs,
       close: async () => {
         await stack.close();
         execFileSync('ip', ['netns', 'del', name]);
@@ -105,6 +122,7 @@ async function setup(peer, mtu) {
       name,
       host: '10.0.2.2',
       gateway: '10.0.2.2',
+      cpuMs: () => procCpuMs(child.pid),
       close: async () => {
         child.kill();
         await new Promise((r) => child.once('close', r));
@@ -124,6 +142,7 @@ async function setup(peer, mtu) {
     name,
     host: gw,
     gateway: gw,
+    cpuMs: () => procCpuMs(child.pid),
     close: async () => {
       child.kill();
       await new Promise((r) => child.once('close', r));
@@ -133,11 +152,13 @@ async function setup(peer, mtu) {
 }
 
 async function iperf(env, port, reverse) {
+  const cpu0 = env.cpuMs();
   const r = await runIn(env.name, ['iperf3', '-c', env.host, '-p', String(port), '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])], (SECONDS + 30) * 1000);
   try {
     const j = JSON.parse(r.out);
     if (j.error) return { gbps: NaN, note: j.error };
-    return { gbps: j.end.sum_received.bits_per_second / 1e9 };
+    const cpu = env.cpuMs() - cpu0;
+    return { gbps: j.end.sum_received.bits_per_second / 1e9, cpuMsPerGB: cpu / (j.end.sum_received.bytes / 1e9) };
   } catch {
     return { gbps: NaN, note: (r.err || r.out).trim().split('\n').at(-1) };
   }
@@ -147,8 +168,10 @@ async function connRate(env, port) {
   const script = `const net=require('net');let n=0;const end=Date.now()+${SECONDS * 1000};
     (function one(){ if(Date.now()>end){console.log(n/${SECONDS});return;} const s=net.connect(${port},'${env.host}');
     s.on('connect',()=>{n++;s.destroy();one();}); s.on('error',()=>{s.destroy();one();}); })();`;
+  const cpu0 = env.cpuMs();
   const r = await runIn(env.name, ['node', '-e', script], (SECONDS + 20) * 1000);
-  return Number(r.out.trim());
+  const perS = Number(r.out.trim());
+  return { perS, cpuUsPerConn: ((env.cpuMs() - cpu0) * 1000) / (perS * SECONDS) };
 }
 
 async function pingRtt(env) {
@@ -180,7 +203,9 @@ try {
         const down = await iperf(env, iperfPort, true);
         const row = { up, down };
         if (mtu === MTUS[0]) {
-          row.connPerS = await connRate(env, sinkPort);
+          const c = await connRate(env, sinkPort);
+          row.connPerS = c.perS;
+          row.cpuUsPerConn = c.cpuUsPerConn;
           row.rttMs = await pingRtt(env);
         }
         results[`${peer}@${mtu}`] = row;
@@ -225,6 +250,23 @@ for (const mtu of MTUS) {
   console.log(`| connections/s (sequential), MTU ${mtu} | ${f(c[0], 0)} | ${f(c[1], 0)} | ${f(c[2], 0)} | ${ratio(c[0], c[1])} | ${ratio(c[0], c[2])} |`);
   const t = ['vpnkit', 'slirp4netns', 'pasta'].map((peer) => get(peer, mtu, (r) => r.rttMs));
   console.log(`| ping gateway RTT ms (lower is better; ratio peer/vpnkit) | ${f(t[0], 3)} | ${f(t[1], 3)} | ${f(t[2], 3)} | ${ratio(t[0], t[1], false)} | ${ratio(t[0], t[2], false)} |`);
+}
+// The same runs by CPU: what each peer's own process spent (user + system, from /proc; vpnkit's
+// from process.cpuUsage), which moves less than throughput when other jobs share the machine.
+console.log('\n| CPU per unit of work (lower is better; ratio peer/vpnkit) | vpnkit | slirp4netns | pasta | slirp4netns/vpnkit | pasta/vpnkit |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const mtu of MTUS) {
+  for (const [label, pick] of [
+    ['upload, ms per GB', (r) => r.up.cpuMsPerGB],
+    ['download, ms per GB', (r) => r.down.cpuMsPerGB],
+  ]) {
+    const [v, sl, p] = ['vpnkit', 'slirp4netns', 'pasta'].map((peer) => get(peer, mtu, pick));
+    console.log(`| ${label}, MTU ${mtu} | ${f(v, 0)} | ${f(sl, 0)} | ${f(p, 0)} | ${ratio(v, sl, false)} | ${ratio(v, p, false)} |`);
+  }
+}
+{
+  const [v, sl, p] = ['vpnkit', 'slirp4netns', 'pasta'].map((peer) => get(peer, MTUS[0], (r) => r.cpuUsPerConn));
+  console.log(`| per connection, us, MTU ${MTUS[0]} | ${f(v, 0)} | ${f(sl, 0)} | ${f(p, 0)} | ${ratio(v, sl, false)} | ${ratio(v, p, false)} |`);
 }
 for (const [k, r] of Object.entries(results)) {
   for (const d of ['up', 'down']) if (r[d]?.note) console.log(`note: ${k} ${d}: ${r[d].note}`);
