@@ -28,6 +28,7 @@ import {
   OWRITE,
   DMDIR,
   DMSYMLINK,
+  IOHDRSZ,
   P9_DOTL_CREATE,
   P9_DOTL_RDONLY,
   P9_DOTL_TRUNC,
@@ -38,7 +39,7 @@ import { P9Error } from '../codec/errors.js';
 import { dontTouchStat } from '../codec/stat.js';
 import type { Dialect, Dirent, Qid, Stat } from '../codec/types.js';
 import { ERRNO } from '../channel/errno.js';
-import { RemoteError } from '../channel/errors.js';
+import { ChannelError, RemoteError } from '../channel/errors.js';
 import { clientAccepts } from '../channel/version.js';
 import type { Attr, SetAttr, Statfs } from './attr.js';
 import { setattrFields } from './attr.js';
@@ -46,8 +47,10 @@ import { Fid } from './fid.js';
 import { FidPool } from './fids.js';
 import { File } from './file.js';
 import { Mux } from './mux.js';
+import { walkThen } from './pipeline.js';
+import type { PipelineHost } from './pipeline.js';
 import type { ReplyTo, Request } from './mux.js';
-import { splitParent, splitPath, walkChunks } from './path.js';
+import { splitParent, splitPath, walkChunks, walkShort } from './path.js';
 
 export interface ConnectOptions {
   /** The connection: a socket from dial(), or one end of duplexPair(). */
@@ -66,6 +69,14 @@ export interface ConnectOptions {
   maxTags?: number;
   /** Fids held at once (default 4096). */
   maxFids?: number;
+  /**
+   * Send each helper's requests at once (walk, open, write, clunk, ...: one
+   * round trip for writeFile, stat, mkdir, remove, ...) instead of waiting
+   * for each reply (default false). Only for servers that run the requests
+   * naming one fid in the order they arrive, as p9p's serve() does; 9P does
+   * not promise it, and diod or other servers may run them out of order.
+   */
+  pipeline?: boolean;
   signal?: AbortSignal;
 }
 
@@ -96,16 +107,21 @@ export class Session {
   private readonly fids: FidPool;
   /** The attach point's fid. */
   readonly root: Fid;
+  /** What walkThen needs of this session (the `pipeline` option). */
+  private readonly host: PipelineHost;
 
   private constructor(
     private readonly mux: Mux,
     maxFids: number,
     rootFid: number,
     readonly rootQid: Qid,
+    /** Helpers send their requests at once (ConnectOptions.pipeline). */
+    readonly pipeline: boolean,
   ) {
     this.fids = new FidPool(maxFids);
     this.fids.acquire(); // rootFid is 0, the first number lent
     this.root = new Fid(this, rootFid, rootQid);
+    this.host = { rpc: (m, o) => this.rpc(m, o), fids: this.fids, from: rootFid };
   }
 
   /**
@@ -135,7 +151,7 @@ export class Session {
         aname: opts.aname ?? '',
         nUname: opts.nUname ?? user.nUname,
       });
-      return new Session(mux, opts.maxFids ?? 4096, 0, r.qid);
+      return new Session(mux, opts.maxFids ?? 4096, 0, r.qid, opts.pipeline ?? false);
     } catch (e) {
       mux.close();
       throw e;
@@ -204,11 +220,8 @@ export class Session {
     try {
       for (const [i, wnames] of chunks.entries()) {
         const r = await this.rpc({ type: 'Twalk', fid: i === 0 ? from.fid : newfid, newfid, wnames }, { signal });
-        if (r.wqids.length !== wnames.length) {
-          if (r.wqids.length > wnames.length) throw new P9Error('EPROTO', 'Rwalk has more qids than names');
-          const at = i * 16 + r.wqids.length;
-          throw new RemoteError(ERRNO.ENOENT, `ENOENT: cannot walk to ${JSON.stringify(names[at])} (${names.slice(0, at + 1).join('/')})`);
-        }
+        const short = walkShort(names, i, wnames.length, r.wqids.length);
+        if (short !== undefined) throw short;
         created = true;
         qid = r.wqids[r.wqids.length - 1] ?? qid;
       }
@@ -219,6 +232,17 @@ export class Session {
       throw e;
     }
     return new Fid(this, newfid, qid);
+  }
+
+  /**
+   * One request on a fid walked to `path`, then clunked: three round trips,
+   * or one with `pipeline`.
+   */
+  private async onPath<M extends Request>(path: string | string[], signal: AbortSignal | undefined, step: (fid: number) => M): Promise<ReplyTo<M>> {
+    const names = typeof path === 'string' ? splitPath(path) : path;
+    if (!this.pipeline) return this.withFid(names, signal, (f) => this.rpc(step(f.fid), { signal }));
+    const [r] = await walkThen(this.host, names, (fid) => [step(fid)], signal);
+    return r as ReplyTo<M>;
   }
 
   /** Runs `fn` on a fid walked to `path`, clunking it afterwards. */
@@ -296,13 +320,8 @@ export class Session {
    */
   async stat(opts: PathOptions & { mask?: bigint }): Promise<Attr> {
     this.needDotL('stat');
-    return this.withFid(opts.path, opts.signal, async (f) => {
-      const { type: _t, tag: _g, ...attr } = await this.rpc(
-        { type: 'Tgetattr', fid: f.fid, requestMask: opts.mask ?? P9_GETATTR_ALL },
-        { signal: opts.signal },
-      );
-      return attr;
-    });
+    const { type: _t, tag: _g, ...attr } = await this.onPath(opts.path, opts.signal, (fid) => ({ type: 'Tgetattr', fid, requestMask: opts.mask ?? P9_GETATTR_ALL }));
+    return attr;
   }
 
   /**
@@ -313,9 +332,7 @@ export class Session {
    */
   async setattr(opts: PathOptions & SetAttr): Promise<void> {
     if (this.dialect !== '9P2000.L') return this.setattrClassic(opts);
-    await this.withFid(opts.path, opts.signal, (f) =>
-      this.rpc({ type: 'Tsetattr', fid: f.fid, ...setattrFields(opts) }, { signal: opts.signal }),
-    );
+    await this.onPath(opts.path, opts.signal, (fid) => ({ type: 'Tsetattr', fid, ...setattrFields(opts) }));
   }
 
   /** setattr through Twstat (one message: every change or none). 'now' is this machine's clock. */
@@ -349,7 +366,7 @@ export class Session {
    */
   async dirstat(opts: PathOptions): Promise<Stat> {
     this.needClassic('dirstat');
-    return this.withFid(opts.path, opts.signal, async (f) => (await this.rpc({ type: 'Tstat', fid: f.fid }, { signal: opts.signal })).stat);
+    return (await this.onPath(opts.path, opts.signal, (fid) => ({ type: 'Tstat', fid }))).stat;
   }
 
   /**
@@ -363,7 +380,7 @@ export class Session {
   async wstat(opts: PathOptions & { stat: Partial<Stat> }): Promise<void> {
     this.needClassic('wstat');
     const stat: Stat = { ...dontTouchStat(), ...opts.stat };
-    await this.withFid(opts.path, opts.signal, (f) => this.rpc({ type: 'Twstat', fid: f.fid, stat }, { signal: opts.signal }));
+    await this.onPath(opts.path, opts.signal, (fid) => ({ type: 'Twstat', fid, stat }));
   }
 
   /**
@@ -388,6 +405,10 @@ export class Session {
    *   const text = new TextDecoder().decode(await session.readFile({ path: 'etc/hostname' }));
    */
   async readFile(opts: PathOptions & { maxBytes?: number }): Promise<Uint8Array> {
+    if (this.pipeline && this.dialect === '9P2000.L') {
+      const got = await this.readSmall(opts);
+      if (got !== undefined) return got;
+    }
     const file = await this.open({ path: opts.path, flags: P9_DOTL_RDONLY, signal: opts.signal });
     try {
       return await file.readAll(opts);
@@ -403,6 +424,7 @@ export class Session {
    *   await session.writeFile({ path: 'a.txt', data: new TextEncoder().encode('hello') });
    */
   async writeFile(opts: PathOptions & { data: Uint8Array; mode?: number }): Promise<void> {
+    if (this.pipeline && this.dialect === '9P2000.L') return this.writeAtOnce(opts);
     let file: File;
     try {
       file = await this.open({ path: opts.path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC, signal: opts.signal });
@@ -418,6 +440,69 @@ export class Session {
   }
 
   /**
+   * writeFile with `pipeline`: walk to the directory, Tlcreate without
+   * P9_DOTL_EXCL (which opens, and truncates, a file that exists), every
+   * Twrite and Tclunk, at once. A write the server makes short is finished
+   * afterwards through a new open (rare: a local file is written whole).
+   */
+  private async writeAtOnce(opts: PathOptions & { data: Uint8Array; mode?: number }): Promise<void> {
+    const { dir, name } = splitParent(opts.path);
+    const chunk = this.msize - IOHDRSZ;
+    const { data, signal } = opts;
+    const pieces: { offset: number; data: Uint8Array }[] = [];
+    for (let at = 0; at < data.length; at += chunk) pieces.push({ offset: at, data: data.subarray(at, at + chunk) });
+    const flags = P9_DOTL_WRONLY | P9_DOTL_TRUNC | P9_DOTL_CREATE;
+    const replies = await walkThen(
+      this.host,
+      dir,
+      (fid) => [
+        { type: 'Tlcreate', fid, name, flags, mode: opts.mode ?? 0o644, gid: NONUNAME },
+        ...pieces.map((p): Request => ({ type: 'Twrite', fid, offset: BigInt(p.offset), data: p.data })),
+      ],
+      signal,
+    );
+    const rest: { offset: number; data: Uint8Array }[] = [];
+    for (const [i, p] of pieces.entries()) {
+      const n = (replies[i + 1] as ReplyTo<{ type: 'Twrite' }>).count;
+      if (n === 0 || n > p.data.length) throw new P9Error('EIO', `Rwrite of ${n} bytes to a Twrite of ${p.data.length}`);
+      if (n < p.data.length) rest.push({ offset: p.offset + n, data: p.data.subarray(n) });
+    }
+    if (rest.length === 0) return;
+    const file = await this.open({ path: opts.path, flags: P9_DOTL_WRONLY, signal });
+    try {
+      for (const r of rest) await file.write({ ...r, signal });
+    } finally {
+      await file.close().catch(() => {});
+    }
+  }
+
+  /**
+   * readFile with `pipeline`: walk, Tlopen, a Tread at 0 and one at `chunk`,
+   * and Tclunk, at once. Enough when a read came back empty (the file ends
+   * within the first chunk, as the empty read that ends readAll shows);
+   * undefined otherwise, and the caller reads the file the ordinary way.
+   */
+  private async readSmall(opts: PathOptions & { maxBytes?: number }): Promise<Uint8Array | undefined> {
+    const chunk = this.msize - IOHDRSZ;
+    const [, first, second] = (await walkThen(
+      this.host,
+      splitPath(opts.path),
+      (fid) => [
+        { type: 'Tlopen', fid, flags: P9_DOTL_RDONLY },
+        { type: 'Tread', fid, offset: 0n, count: chunk },
+        { type: 'Tread', fid, offset: BigInt(chunk), count: chunk },
+      ],
+      opts.signal,
+    )) as [unknown, ReplyTo<{ type: 'Tread' }>, ReplyTo<{ type: 'Tread' }>];
+    const n = first.data.length;
+    if (n > chunk) throw new ChannelError('protocol', `Rread of ${n} bytes to a Tread of ${chunk}`);
+    if (n > 0 && second.data.length > 0) return undefined;
+    const max = opts.maxBytes ?? 1 << 30;
+    if (n > max) throw new P9Error('EFBIG', `file exceeds ${max} bytes`);
+    return first.data;
+  }
+
+  /**
    * Makes a directory; resolves with its qid.
    *
    * @example
@@ -430,17 +515,11 @@ export class Session {
       const file = await this.createClassicDir(dir, name, mode, opts.signal);
       return file;
     }
-    return this.withFid(dir, opts.signal, async (f) => {
-      const r = await this.rpc({ type: 'Tmkdir', dfid: f.fid, name, mode, gid: opts.gid ?? NONUNAME }, { signal: opts.signal });
-      return r.qid;
-    });
+    return (await this.onPath(dir, opts.signal, (dfid) => ({ type: 'Tmkdir', dfid, name, mode, gid: opts.gid ?? NONUNAME }))).qid;
   }
 
-  private createClassicDir(dir: string[], name: string, mode: number, signal?: AbortSignal): Promise<Qid> {
-    return this.withFid(dir, signal, async (f) => {
-      const r = await this.rpc({ type: 'Tcreate', fid: f.fid, name, perm: (DMDIR | (mode & 0o777)) >>> 0, mode: OREAD, extension: '' }, { signal });
-      return r.qid;
-    });
+  private async createClassicDir(dir: string[], name: string, mode: number, signal?: AbortSignal): Promise<Qid> {
+    return (await this.onPath(dir, signal, (fid) => ({ type: 'Tcreate', fid, name, perm: (DMDIR | (mode & 0o777)) >>> 0, mode: OREAD, extension: '' }))).qid;
   }
 
   /**
@@ -450,6 +529,10 @@ export class Session {
    *   await session.remove({ path: 'a.txt' });
    */
   async remove(opts: PathOptions): Promise<void> {
+    if (this.pipeline) {
+      await walkThen(this.host, splitPath(opts.path), (fid) => [{ type: 'Tremove', fid }], opts.signal);
+      return;
+    }
     const f = await this.walk(opts);
     await f.remove();
   }
@@ -493,19 +576,10 @@ export class Session {
     const { dir, name } = splitParent(opts.path);
     if (this.dialect === '9P2000.u') {
       // 9P2000.u: Tcreate with DMSYMLINK and the target as the extension.
-      return this.withFid(dir, opts.signal, async (f) => {
-        const r = await this.rpc({ type: 'Tcreate', fid: f.fid, name, perm: (DMSYMLINK | 0o777) >>> 0, mode: OREAD, extension: opts.target }, { signal: opts.signal });
-        return r.qid;
-      });
+      return (await this.onPath(dir, opts.signal, (fid) => ({ type: 'Tcreate', fid, name, perm: (DMSYMLINK | 0o777) >>> 0, mode: OREAD, extension: opts.target }))).qid;
     }
     this.needDotL('symlink');
-    return this.withFid(dir, opts.signal, async (f) => {
-      const r = await this.rpc(
-        { type: 'Tsymlink', fid: f.fid, name, symtgt: opts.target, gid: opts.gid ?? NONUNAME },
-        { signal: opts.signal },
-      );
-      return r.qid;
-    });
+    return (await this.onPath(dir, opts.signal, (fid) => ({ type: 'Tsymlink', fid, name, symtgt: opts.target, gid: opts.gid ?? NONUNAME }))).qid;
   }
 
   /**
@@ -521,7 +595,7 @@ export class Session {
       return st.extension ?? '';
     }
     this.needDotL('readlink');
-    return this.withFid(opts.path, opts.signal, async (f) => (await this.rpc({ type: 'Treadlink', fid: f.fid }, { signal: opts.signal })).target);
+    return (await this.onPath(opts.path, opts.signal, (fid) => ({ type: 'Treadlink', fid }))).target;
   }
 
   /**
@@ -532,10 +606,8 @@ export class Session {
    */
   async statfs(opts: { path?: string; signal?: AbortSignal } = {}): Promise<Statfs> {
     this.needDotL('statfs');
-    return this.withFid(opts.path ?? '', opts.signal, async (f) => {
-      const { type: _t, tag: _g, ...st } = await this.rpc({ type: 'Tstatfs', fid: f.fid }, { signal: opts.signal });
-      return st;
-    });
+    const { type: _t, tag: _g, ...st } = await this.onPath(opts.path ?? '', opts.signal, (fid) => ({ type: 'Tstatfs', fid }));
+    return st;
   }
 
   /** Clunks the root and closes the connection. Pending requests reject. */

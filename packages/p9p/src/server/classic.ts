@@ -77,7 +77,7 @@ import type { Dialect, Qid, Stat, Tcreate, Topen, Tread, Twstat } from '../codec
 import { ERRNO, errnoName } from '../channel/errno.js';
 import { RemoteError } from '../channel/errors.js';
 import type { ClassicFid, DirRead, FidEntry } from './fidtable.js';
-import type { AttrReply, Handler, RequestContext, SetattrRequest } from './handler.js';
+import type { AttrReply, Awaitable, Handler, RequestContext, SetattrRequest } from './handler.js';
 
 /** What the translation needs of the connection. */
 export interface ClassicState<N> {
@@ -86,7 +86,7 @@ export interface ClassicState<N> {
   msize: number;
   /** The entry of a live fid (EBADF otherwise): for DMLINK's target. */
   fid(n: number): FidEntry<N>;
-  release: (node: N) => Promise<void>;
+  release: (node: N) => Awaitable<void>;
 }
 
 const S_IFMT = 0o170000;

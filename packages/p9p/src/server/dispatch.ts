@@ -15,13 +15,13 @@
  */
 import { IOHDRSZ, READDIRHDRSZ, HEADER_SIZE } from '../codec/constants.js';
 import { direntLength, encodeDirentInto } from '../codec/dirent.js';
-import type { Dialect, Fcall, Qid } from '../codec/types.js';
+import type { Dialect, Fcall, Qid, Twalk } from '../codec/types.js';
 import { RemoteError } from '../channel/errors.js';
 import { ERRNO, errnoName } from '../channel/errno.js';
 import * as classic from './classic.js';
 import type { ClassicState } from './classic.js';
 import type { FidEntry, FidTable } from './fidtable.js';
-import type { Handler, RequestContext } from './handler.js';
+import type { AttrReply, Awaitable, Handler, RequestContext } from './handler.js';
 import { joinPieces, piecesLength } from './twrite.js';
 
 export interface DispatchState<N> {
@@ -32,8 +32,8 @@ export interface DispatchState<N> {
   dialect: Dialect;
   /** A buffer of at least `size` bytes for a reply frame (from the connection's pool when it has one). */
   frameBuffer?: (size: number) => Uint8Array;
-  /** Hands a node to the handler's clunk hook, never throwing. */
-  release: (node: N) => Promise<void>;
+  /** Hands a node to the handler's clunk hook, never throwing (a plain return when the hook is synchronous). */
+  release: (node: N) => Awaitable<void>;
 }
 
 function fail(errno: number, why: string): never {
@@ -75,28 +75,177 @@ function needClosed<N>(e: FidEntry<N>): void {
 }
 
 /** Stores a fid made by a request, unless the connection has gone meanwhile. */
-async function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, entry: FidEntry<N>): Promise<void> {
+function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, entry: FidEntry<N>): Awaitable<void> {
   if (alive()) {
     s.fids.set(fid, entry);
-  } else {
-    s.fids.unreserve(fid);
-    await s.release(entry.node);
+    return undefined;
+  }
+  s.fids.unreserve(fid);
+  return s.release(entry.node);
+}
+
+type Reply = Fcall | InPlaceRread;
+
+/** `f` of `v`: at once for a plain value, once it settles for a promise (or any thenable). */
+function then<T, U>(v: Awaitable<T>, f: (t: T) => Awaitable<U>): Awaitable<U> {
+  return isThenable(v) ? Promise.resolve(v).then(f) : f(v);
+}
+
+/** then(start(), f), where `undo` sees (and rethrows) whatever start or f throws or rejects with. */
+function attempt<T, U>(start: () => Awaitable<T>, f: (t: T) => Awaitable<U>, undo: (e: unknown) => never): Awaitable<U> {
+  try {
+    const u = then(start(), f);
+    return isThenable(u) ? Promise.resolve(u).catch(undo) : u;
+  } catch (e) {
+    return undo(e);
   }
 }
 
+export function isThenable<T>(v: Awaitable<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
 /**
- * Answers `m` (a T-message other than Tversion/Tflush). Throws for an error
- * reply. `alive` turns false once the connection is gone or a Tversion reset
- * it: a fid made after that is released at once, never stored.
+ * Answers `m` (a T-message other than Tversion/Tflush). Throws (or rejects)
+ * for an error reply. `alive` turns false once the connection is gone or a
+ * Tversion reset it: a fid made after that is released at once, never stored.
+ *
+ * Twalk, Tgetattr, Tlopen, Tclunk and Tread into the reply frame are
+ * answered with a plain value when the handler's method returns one (LocalFs
+ * and MemoryFs do): no promise and no microtask per request. The rest go
+ * through dispatchAsync.
  */
-export async function dispatch<N>(
+export function dispatch<N>(
   s: DispatchState<N>,
   m: Fcall,
   signal: SignalSource,
   alive: () => boolean,
   /** A Twrite's data in pieces (then m.data is empty): see twrite.ts. */
   pieces?: readonly Uint8Array[],
-): Promise<Fcall | InPlaceRread> {
+): Reply | Promise<Reply> {
+  const h = s.handler;
+  const tag = m.tag;
+  switch (m.type) {
+    case 'Twalk': {
+      const from = s.fids.get(m.fid);
+      // walk(5) forbids walking from an opened fid; diod (and its diodls -l)
+      // does it in 9P2000.L, so it is allowed there: the new fid is never open.
+      if (from.classic !== undefined && from.opened) fail(ERRNO.EBADF, 'walk from an open fid');
+      const same = m.newfid === m.fid;
+      if (!same) s.fids.reserve(m.newfid);
+      const undo = (e: unknown): never => {
+        if (!same) s.fids.unreserve(m.newfid);
+        throw e;
+      };
+      return attempt(() => h.walk(from.node, m.wnames, ctxOf(from, signal)), (r) => walked(s, m, from, r, alive), undo);
+    }
+    case 'Tclunk': {
+      const e = s.fids.take(m.fid);
+      // open(5): ORCLOSE removes the file when the fid is clunked.
+      if (e.classic?.rclose === true && e.opened) return removeThenRelease(s, e, signal).then(() => ({ type: 'Rclunk', tag }));
+      return then(s.release(e.node), () => ({ type: 'Rclunk', tag }));
+    }
+    case 'Tlopen': {
+      const e = s.fids.get(m.fid);
+      needClosed(e);
+      if (h.lopen === undefined) missing('lopen');
+      return then(h.lopen(e.node, m.flags, ctxOf(e, signal)), (r) => {
+        if (r.node !== undefined) e.node = r.node;
+        e.opened = true;
+        return { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit };
+      });
+    }
+    case 'Tread': {
+      const e = s.fids.get(m.fid);
+      needOpen(e);
+      if (e.classic?.dir === true || h.readInto === undefined) break;
+      const count = Math.min(m.count, s.msize - IOHDRSZ);
+      // The reply frame is allocated first and the handler reads into its
+      // data field: size[4] type[1] tag[2] count[4] come before it.
+      const frame = s.frameBuffer?.(RREAD_HEADER + count) ?? Buffer.allocUnsafe(RREAD_HEADER + count);
+      return then(h.readInto(e.node, m.offset, frame.subarray(RREAD_HEADER, RREAD_HEADER + count), ctxOf(e, signal)), (n): InPlaceRread => {
+        if (!Number.isInteger(n) || n < 0 || n > count) fail(ERRNO.EIO, 'handler read more than asked');
+        return { type: 'Rread', tag, data: frame.subarray(RREAD_HEADER, RREAD_HEADER + n), frame };
+      });
+    }
+    case 'Tgetattr': {
+      const e = s.fids.get(m.fid);
+      if (h.getattr === undefined) missing('getattr');
+      return then(h.getattr(e.node, m.requestMask, ctxOf(e, signal)), (a) => rgetattr(tag, a));
+    }
+    default:
+  }
+  return dispatchAsync(s, m, signal, alive, pieces);
+}
+
+/** Twalk once the handler has walked: the new fid stored (or what the handler made released). */
+function walked<N>(s: DispatchState<N>, m: Twalk, from: FidEntry<N>, r: { qids: Qid[]; node?: N }, alive: () => boolean): Awaitable<Fcall> {
+  const qids: Qid[] = r.qids.slice(0, m.wnames.length);
+  const reply: Fcall = { type: 'Rwalk', tag: m.tag, wqids: qids };
+  const same = m.newfid === m.fid;
+  if (qids.length < m.wnames.length) {
+    if (!same) s.fids.unreserve(m.newfid);
+    return then(r.node !== undefined ? s.release(r.node) : undefined, () => (qids.length === 0 ? fail(ERRNO.ENOENT, 'first name not walked') : reply));
+  }
+  if (r.node === undefined) fail(ERRNO.EIO, 'handler walked every name but gave no node');
+  const entry: FidEntry<N> = { node: r.node, opened: false, uname: from.uname, nUname: from.nUname };
+  if (from.classic !== undefined) {
+    entry.classic = { aname: from.classic.aname, names: classic.walkedNames(from.classic.names, m.wnames), dir: false, rclose: false };
+  }
+  if (!same) return then(adopt(s, alive, m.newfid, entry), () => reply);
+  if (alive() && s.fids.get(m.fid) === from) {
+    s.fids.set(m.fid, entry);
+    return then(r.node !== from.node ? s.release(from.node) : undefined, () => reply);
+  }
+  return then(s.release(r.node), () => reply);
+}
+
+/** The node's file removed (Tremove, ORCLOSE at clunk), then the node handed to the clunk hook whatever happened. */
+async function removeThenRelease<N>(s: DispatchState<N>, e: FidEntry<N>, signal: SignalSource): Promise<void> {
+  try {
+    if (s.handler.remove === undefined) missing('remove');
+    await s.handler.remove(e.node, ctxOf(e, signal));
+  } finally {
+    await s.release(e.node);
+  }
+}
+
+/** Field by field: a spread of the handler's object is several times slower here. */
+function rgetattr(tag: number, a: AttrReply): Fcall {
+  return {
+    type: 'Rgetattr',
+    tag,
+    valid: a.valid,
+    qid: a.qid,
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    nlink: a.nlink,
+    rdev: a.rdev,
+    size: a.size,
+    blksize: a.blksize,
+    blocks: a.blocks,
+    atimeSec: a.atimeSec,
+    atimeNsec: a.atimeNsec,
+    mtimeSec: a.mtimeSec,
+    mtimeNsec: a.mtimeNsec,
+    ctimeSec: a.ctimeSec,
+    ctimeNsec: a.ctimeNsec,
+    btimeSec: a.btimeSec,
+    btimeNsec: a.btimeNsec,
+    gen: a.gen,
+    dataVersion: a.dataVersion,
+  };
+}
+
+/** dispatch for the requests it does not answer itself. */
+async function dispatchAsync<N>(
+  s: DispatchState<N>,
+  m: Fcall,
+  signal: SignalSource,
+  alive: () => boolean,
+  pieces?: readonly Uint8Array[],
+): Promise<Reply> {
   const h = s.handler;
   const tag = m.tag;
   switch (m.type) {
@@ -118,71 +267,9 @@ export async function dispatch<N>(
         throw e;
       }
     }
-    case 'Twalk': {
-      const from = s.fids.get(m.fid);
-      // walk(5) forbids walking from an opened fid; diod (and its diodls -l)
-      // does it in 9P2000.L, so it is allowed there: the new fid is never open.
-      if (from.classic !== undefined && from.opened) fail(ERRNO.EBADF, 'walk from an open fid');
-      const same = m.newfid === m.fid;
-      if (!same) s.fids.reserve(m.newfid);
-      try {
-        const r = await h.walk(from.node, m.wnames, ctxOf(from, signal));
-        const qids: Qid[] = r.qids.slice(0, m.wnames.length);
-        if (qids.length === m.wnames.length) {
-          if (r.node === undefined) fail(ERRNO.EIO, 'handler walked every name but gave no node');
-          const entry: FidEntry<N> = { node: r.node, opened: false, uname: from.uname, nUname: from.nUname };
-          if (from.classic !== undefined) {
-            entry.classic = { aname: from.classic.aname, names: classic.walkedNames(from.classic.names, m.wnames), dir: false, rclose: false };
-          }
-          if (same) {
-            if (alive() && s.fids.get(m.fid) === from) {
-              s.fids.set(m.fid, entry);
-              if (r.node !== from.node) await s.release(from.node);
-            } else await s.release(r.node);
-          } else await adopt(s, alive, m.newfid, entry);
-        } else {
-          if (!same) s.fids.unreserve(m.newfid);
-          if (r.node !== undefined) await s.release(r.node);
-          if (qids.length === 0) fail(ERRNO.ENOENT, 'first name not walked');
-        }
-        return { type: 'Rwalk', tag, wqids: qids };
-      } catch (e) {
-        if (!same) s.fids.unreserve(m.newfid);
-        throw e;
-      }
-    }
-    case 'Tclunk': {
-      const e = s.fids.take(m.fid);
-      try {
-        // open(5): ORCLOSE removes the file when the fid is clunked.
-        if (e.classic?.rclose === true && e.opened) {
-          if (h.remove === undefined) missing('remove');
-          await h.remove(e.node, ctxOf(e, signal));
-        }
-      } finally {
-        await s.release(e.node);
-      }
-      return { type: 'Rclunk', tag };
-    }
-    case 'Tremove': {
-      const e = s.fids.take(m.fid);
-      try {
-        if (h.remove === undefined) missing('remove');
-        await h.remove(e.node, ctxOf(e, signal));
-      } finally {
-        await s.release(e.node);
-      }
+    case 'Tremove':
+      await removeThenRelease(s, s.fids.take(m.fid), signal);
       return { type: 'Rremove', tag };
-    }
-    case 'Tlopen': {
-      const e = s.fids.get(m.fid);
-      needClosed(e);
-      if (h.lopen === undefined) missing('lopen');
-      const r = await h.lopen(e.node, m.flags, ctxOf(e, signal));
-      if (r.node !== undefined) e.node = r.node;
-      e.opened = true;
-      return { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit };
-    }
     case 'Tlcreate': {
       const e = s.fids.get(m.fid);
       needClosed(e);
@@ -198,16 +285,8 @@ export async function dispatch<N>(
       const e = s.fids.get(m.fid);
       needOpen(e);
       if (e.classic?.dir === true) return { type: 'Rread', tag, data: await classic.readDir(classicState(s), e, m, ctxOf(e, signal)) };
+      // A handler with readInto was answered by dispatch.
       const count = Math.min(m.count, s.msize - IOHDRSZ);
-      if (h.readInto !== undefined) {
-        // The reply frame is allocated first and the handler reads into its
-        // data field: size[4] type[1] tag[2] count[4] come before it.
-        const frame = s.frameBuffer?.(RREAD_HEADER + count) ?? Buffer.allocUnsafe(RREAD_HEADER + count);
-        const n = await h.readInto(e.node, m.offset, frame.subarray(RREAD_HEADER, RREAD_HEADER + count), ctxOf(e, signal));
-        if (!Number.isInteger(n) || n < 0 || n > count) fail(ERRNO.EIO, 'handler read more than asked');
-        const reply: InPlaceRread = { type: 'Rread', tag, data: frame.subarray(RREAD_HEADER, RREAD_HEADER + n), frame };
-        return reply;
-      }
       if (h.read === undefined) missing('read');
       const data = await h.read(e.node, m.offset, count, ctxOf(e, signal));
       if (data.length > count) fail(ERRNO.EIO, 'handler read more than asked');
@@ -242,36 +321,6 @@ export async function dispatch<N>(
       }
       if (at === 0 && entries.length > 0) fail(ERRNO.EINVAL, 'count too small for one entry');
       return { type: 'Rreaddir', tag, data: buf.subarray(0, at) };
-    }
-    case 'Tgetattr': {
-      const e = s.fids.get(m.fid);
-      if (h.getattr === undefined) missing('getattr');
-      const a = await h.getattr(e.node, m.requestMask, ctxOf(e, signal));
-      // Field by field: a spread of the handler's object is several times slower here.
-      return {
-        type: 'Rgetattr',
-        tag,
-        valid: a.valid,
-        qid: a.qid,
-        mode: a.mode,
-        uid: a.uid,
-        gid: a.gid,
-        nlink: a.nlink,
-        rdev: a.rdev,
-        size: a.size,
-        blksize: a.blksize,
-        blocks: a.blocks,
-        atimeSec: a.atimeSec,
-        atimeNsec: a.atimeNsec,
-        mtimeSec: a.mtimeSec,
-        mtimeNsec: a.mtimeNsec,
-        ctimeSec: a.ctimeSec,
-        ctimeNsec: a.ctimeNsec,
-        btimeSec: a.btimeSec,
-        btimeNsec: a.btimeNsec,
-        gen: a.gen,
-        dataVersion: a.dataVersion,
-      };
     }
     case 'Tsetattr': {
       const e = s.fids.get(m.fid);

@@ -444,3 +444,206 @@ describe('reply batching', () => {
     await conn.done;
   });
 });
+
+describe('serve: requests naming one fid run in arrival order (pipelining)', () => {
+  /** MemoryFs whose walk waits for `release()`; counts lopen calls. */
+  function slowWalk(): { handler: Handler<unknown>; release: () => void; walking: Promise<void>; opened: () => number } {
+    const fs = new MemoryFs();
+    fs.writeFile('f', 'pipelined');
+    let release!: () => void;
+    let walking!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const walkingP = new Promise<void>((r) => (walking = r));
+    let opened = 0;
+    const handler = Object.assign(Object.create(fs) as MemoryFs, {
+      async walk(n: MemoryFid, names: readonly string[]) {
+        walking();
+        await gate;
+        return fs.walk(n, names);
+      },
+      lopen(n: MemoryFid, flags: number) {
+        opened++;
+        return fs.lopen(n, flags);
+      },
+    });
+    return { handler: handler as Handler<unknown>, release, walking: walkingP, opened: () => opened };
+  }
+
+  async function attached(handler: Handler<unknown>) {
+    const r = raw(handler);
+    r.send({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000.L' });
+    await r.next();
+    r.send({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 });
+    await r.next();
+    return r;
+  }
+
+  /** Twalk (tag 2) from the root to fid 1 through a walk that waits, and Tlopen (tag 3) of fid 1 behind it. */
+  async function behindSlowWalk(wname = 'f') {
+    const w = slowWalk();
+    const r = await attached(w.handler);
+    r.send({ type: 'Twalk', tag: 2, fid: 0, newfid: 1, wnames: [wname] });
+    r.send({ type: 'Tlopen', tag: 3, fid: 1, flags: P9_DOTL_RDONLY });
+    await w.walking;
+    return { w, r };
+  }
+
+  it('walk, lopen, read, clunk sent at once behind a slow walk: answered in order; other fids are not held up', async () => {
+    const { w, r } = await behindSlowWalk();
+    r.send({ type: 'Tread', tag: 4, fid: 1, offset: 0n, count: 100 });
+    r.send({ type: 'Tclunk', tag: 5, fid: 1 });
+    await new Promise((res) => setTimeout(res, 5));
+    // A request on the root (which the walk only uses) runs meanwhile.
+    r.send({ type: 'Tgetattr', tag: 6, fid: 0, requestMask: 0x7ffn });
+    expect(await r.next()).toMatchObject({ type: 'Rgetattr', tag: 6 });
+    expect(r.conn.inFlight).toBe(4);
+    expect(w.opened()).toBe(0);
+    w.release();
+    const replies = [await r.next(), await r.next(), await r.next(), await r.next()];
+    expect(replies.map((m) => [m.type, m.tag])).toEqual([
+      ['Rwalk', 2],
+      ['Rlopen', 3],
+      ['Rread', 4],
+      ['Rclunk', 5],
+    ]);
+    expect(new TextDecoder().decode((replies[2] as Extract<Fcall, { type: 'Rread' }>).data)).toBe('pipelined');
+    expect(r.conn.fidCount).toBe(1);
+    expect(r.conn.inFlight).toBe(0);
+    r.ch.close();
+    await r.conn.done;
+  });
+
+  it('a Tclunk sent while a read that started at once is blocked (a long poll) is answered, not held behind it', async () => {
+    const fs = new MemoryFs();
+    fs.writeFile('f', 'x');
+    let reading!: () => void;
+    const readingP = new Promise<void>((r) => (reading = r));
+    const handler = Object.assign(Object.create(fs) as MemoryFs, {
+      // Blocks until flushed, like a stream file with nothing new.
+      read(_n: MemoryFid, _offset: bigint, _count: number, signal?: AbortSignal) {
+        reading();
+        return new Promise<Uint8Array>((_res, rej) => signal?.addEventListener('abort', () => rej(new Error('aborted'))));
+      },
+    });
+    const r = await attached(handler as Handler<unknown>);
+    r.send({ type: 'Twalk', tag: 2, fid: 0, newfid: 1, wnames: ['f'] });
+    expect(await r.next()).toMatchObject({ type: 'Rwalk', tag: 2 });
+    r.send({ type: 'Tlopen', tag: 3, fid: 1, flags: P9_DOTL_RDONLY });
+    expect(await r.next()).toMatchObject({ type: 'Rlopen', tag: 3 });
+    r.send({ type: 'Tread', tag: 4, fid: 1, offset: 0n, count: 100 });
+    await readingP;
+    r.send({ type: 'Tclunk', tag: 5, fid: 1 });
+    expect(await r.next()).toEqual({ type: 'Rclunk', tag: 5 });
+    // The read, its fid gone, ends (answered with an error or flushed); the flush is answered.
+    r.send({ type: 'Tflush', tag: 6, oldtag: 4 });
+    let m = await r.next();
+    if (m.tag === 4) m = await r.next();
+    expect(m).toEqual({ type: 'Rflush', tag: 6 });
+    expect(r.conn.fidCount).toBe(1);
+    r.ch.close();
+    await r.conn.done;
+  });
+
+  it('a walk that fails: the requests queued behind it fail EBADF, no fid is left', async () => {
+    const { w, r } = await behindSlowWalk('missing');
+    r.send({ type: 'Tclunk', tag: 4, fid: 1 });
+    await new Promise((res) => setTimeout(res, 5));
+    w.release();
+    const replies = [await r.next(), await r.next(), await r.next()];
+    expect(replies).toEqual([
+      { type: 'Rlerror', tag: 2, ecode: 2 },
+      { type: 'Rlerror', tag: 3, ecode: 9 },
+      { type: 'Rlerror', tag: 4, ecode: 9 },
+    ]);
+    expect(w.opened()).toBe(0);
+    expect(r.conn.fidCount).toBe(1);
+    r.ch.close();
+  });
+
+  it('Tflush of a queued request: Rflush at once, the request never runs, what follows still waits for the walk', async () => {
+    const { w, r } = await behindSlowWalk();
+    r.send({ type: 'Tgetattr', tag: 4, fid: 1, requestMask: 0x7ffn });
+    r.send({ type: 'Tflush', tag: 9, oldtag: 3 });
+    expect(await r.next()).toEqual({ type: 'Rflush', tag: 9 });
+    // The flushed tag is free again at once.
+    r.send({ type: 'Tstatfs', tag: 3, fid: 0 });
+    expect(await r.next()).toMatchObject({ type: 'Rstatfs', tag: 3 });
+    w.release();
+    expect(await r.next()).toMatchObject({ type: 'Rwalk', tag: 2 });
+    expect(await r.next()).toMatchObject({ type: 'Rgetattr', tag: 4 });
+    expect(w.opened()).toBe(0);
+    r.send({ type: 'Tclunk', tag: 5, fid: 1 });
+    expect(await r.next()).toEqual({ type: 'Rclunk', tag: 5 });
+    expect(r.conn.fidCount).toBe(1);
+    expect(r.conn.inFlight).toBe(0);
+    r.ch.close();
+  });
+
+  it('the connection closing with requests queued: they never run, every fid is released', async () => {
+    const { w, r } = await behindSlowWalk();
+    await new Promise((res) => setTimeout(res, 5));
+    expect(r.conn.inFlight).toBe(2);
+    r.ch.close();
+    await new Promise((res) => setTimeout(res, 5));
+    w.release();
+    await r.conn.done;
+    expect(w.opened()).toBe(0);
+    expect(r.conn.fidCount).toBe(0);
+  });
+
+  it('queued requests count against maxInflight: the connection stops reading at the bound', async () => {
+    const w = slowWalk();
+    const [a, b] = duplexPair();
+    const conn = serve({ stream: b, handler: w.handler, maxInflight: 4, msize: 8192 });
+    a.write(hello);
+    a.write(encode({ type: 'Twalk', tag: 2, fid: 0, newfid: 1, wnames: ['f'] }, '9P2000.L'));
+    for (let i = 0; i < 100; i++) a.write(encode({ type: 'Tgetattr', tag: 10 + i, fid: 1, requestMask: 0x7ffn }, '9P2000.L'));
+    await w.walking;
+    await new Promise((res) => setTimeout(res, 10));
+    expect(conn.inFlight).toBeLessThanOrEqual(4);
+    w.release();
+    a.destroy();
+    await conn.done;
+    expect(conn.fidCount).toBe(0);
+  });
+});
+
+describe('serve: handlers answering with plain values or with promises', () => {
+  it('the hot requests (walk, getattr, lopen, read, clunk) get the same answers either way; a failing clunk hook still frees the fid', async () => {
+    const results: unknown[] = [];
+    for (const late of [false, true]) {
+      const fs = new MemoryFs();
+      fs.writeFile('d/f', 'both ways');
+      const wrap = <A extends unknown[], R>(f: (...a: A) => R) => (late ? async (...a: A) => f(...a) : f);
+      let clunks = 0;
+      const handler = Object.assign(Object.create(fs) as MemoryFs, {
+        walk: wrap(fs.walk.bind(fs)),
+        getattr: wrap(fs.getattr.bind(fs)),
+        lopen: wrap(fs.lopen.bind(fs)),
+        readInto: wrap((n: MemoryFid, offset: bigint, buf: Uint8Array) => {
+          const d = fs.read(n, offset, buf.length);
+          buf.set(d);
+          return d.length;
+        }),
+        clunk: late ? async () => Promise.reject(new Error(`clunk ${++clunks}`)) : () => void clunks++,
+      });
+      const { s, conn } = await pair(handler);
+      const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e as RemoteError).code);
+      results.push([
+        new TextDecoder().decode(await s.readFile({ path: 'd/f' })),
+        (await s.stat({ path: 'd/f' })).size,
+        await code(s.stat({ path: 'd/none' })),
+        await code(s.stat({ path: 'none/f' })),
+        await code(s.readFile({ path: 'd' })),
+        s.fidsInUse,
+        conn.fidCount,
+      ]);
+      expect(clunks).toBeGreaterThan(0);
+      await s.close();
+      await conn.done;
+      expect(conn.fidCount).toBe(0);
+    }
+    expect(results[0]).toEqual(['both ways', 9n, 'ENOENT', 'ENOENT', 'EISDIR', 1, 1]);
+    expect(results[1]).toEqual(results[0]);
+  });
+});

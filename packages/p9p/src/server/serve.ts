@@ -22,13 +22,18 @@
  * "unknown"). 9P2000/.u requests are translated onto the same Handler
  * (dispatch.ts, classic.ts).
  *
- * Requests run concurrently and are answered as they finish. A flushed
- * request's handler sees its signal abort; its reply is sent (before the
- * Rflush) only if it completed anyway, and an error it ends with is dropped.
- * At most `maxInflight` requests run (or replies wait to be written) at
- * once: past that the connection stops reading, so a client that sends
- * without reading cannot make the server queue without bound. A frame that cannot be decoded is answered Rlerror(EPROTO) with
- * its tag; an oversize or undersized size[4] closes the connection. When the
+ * Requests run concurrently and are answered as they finish, except that
+ * requests naming the same fid run in arrival order where one of them
+ * changes what the fid is (fidorder.ts): a client may send walk, open,
+ * write and clunk at once. A flushed request's handler sees its signal
+ * abort; its reply is sent (before the Rflush) only if it completed anyway,
+ * and an error it ends with is dropped. A request still waiting for an
+ * earlier one on its fid when flushed never runs, and is answered at once.
+ * At most `maxInflight` requests run, wait for their fid, or have replies
+ * waiting to be written at once: past that the connection stops reading,
+ * so a client that sends without reading cannot make the server queue
+ * without bound. A frame that cannot be decoded is answered Rlerror(EPROTO)
+ * with its tag; an oversize or undersized size[4] closes the connection. When the
  * connection ends every fid is handed to the handler's clunk hook.
  */
 import { Socket } from 'node:net';
@@ -42,12 +47,14 @@ import { Channel } from '../channel/channel.js';
 import { ERRNO, errnoText } from '../channel/errno.js';
 import { ChannelError } from '../channel/errors.js';
 import { MAX_MSIZE, serverVersion } from '../channel/version.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, isThenable } from './dispatch.js';
 import type { DispatchState, InPlaceRread, SignalSource } from './dispatch.js';
 import { errnoOf } from './errno-of.js';
+import { claimsOf, mustFollow } from './fidorder.js';
+import type { FidClaim } from './fidorder.js';
 import { FidTable } from './fidtable.js';
 import type { FidEntry } from './fidtable.js';
-import type { Handler } from './handler.js';
+import type { Awaitable, Handler } from './handler.js';
 import { decodeScatteredWrite, TWRITE } from './twrite.js';
 
 export interface ServeOptions<N> {
@@ -97,13 +104,49 @@ class Abort implements SignalSource {
   }
 }
 
+type Reply = Fcall | InPlaceRread;
+
 interface Running {
   ac: Abort;
   flushed: boolean;
   /** Set by Tversion: no reply at all, not even a success. */
   cancelled: boolean;
+  /** The fids it names (fidorder.ts). */
+  claims: readonly FidClaim[];
+  /** Waiting for earlier requests on its fids; it has not started. */
+  queued: boolean;
+  /** It arrived behind earlier requests on its fids (pipelined): later changes of them wait for it. */
+  ordered: boolean;
+  /** It has finished (run, failed or been skipped): later requests on its fids may go. */
+  ended: boolean;
+  /** Called once it has ended: later requests waiting for it (made only when one has to). */
+  waiters: (() => void)[] | undefined;
+  /** Settles once its reply has been handed to the stream, or once it is known none will be. */
   done: Promise<void>;
 }
+
+/** Resolves once every request of `before` has ended. */
+function allEnded(before: readonly Running[]): Promise<void> {
+  let left = before.length;
+  return new Promise((resolve) => {
+    const one = (): void => {
+      if (--left === 0) resolve();
+    };
+    for (const b of before) {
+      if (b.ended) one();
+      else (b.waiters ??= []).push(one);
+    }
+  });
+}
+
+function end(r: Running): void {
+  r.ended = true;
+  const w = r.waiters;
+  r.waiters = undefined;
+  if (w !== undefined) for (const f of w) f();
+}
+
+const DONE: Promise<void> = Promise.resolve();
 
 const DIALECTS: readonly Dialect[] = ['9P2000.L', '9P2000.u', '9P2000'];
 
@@ -112,8 +155,8 @@ interface Outgoing {
   frame: Uint8Array;
   /** Called once the stream is done with the frame's memory. */
   written: (() => void) | undefined;
-  /** Settles send(): the stream has taken the frame (or the connection is gone). */
-  resolve: () => void;
+  /** Settles send(): the stream has taken the frame (or the connection is gone). Only when asked for. */
+  resolve: (() => void) | undefined;
 }
 
 /**
@@ -208,16 +251,20 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
   const fids = new FidTable<N>(opts.maxFids ?? 4096);
   replies.connections++;
   const running = new Map<number, Running>();
+  /** Flushed while waiting for their fid: answered and out of `running`, counted until those they waited for end. */
+  let parked = 0;
   let dialect: Dialect | undefined;
   let msize = maxMsize;
   let live = true;
   let paused = false;
 
-  const release = async (node: N): Promise<void> => {
+  const release = (node: N): Awaitable<void> => {
+    // A failing clunk hook still frees the fid.
     try {
-      await handler.clunk?.(node);
+      const r = handler.clunk?.(node);
+      if (isThenable(r)) return Promise.resolve(r).catch(() => {});
     } catch {
-      // A failing clunk hook still frees the fid.
+      // (as above)
     }
   };
   /** A fid the connection drops (Tversion, close): ORCLOSE still removes its file. */
@@ -283,7 +330,7 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
   let queued = 0;
 
   function flow(): void {
-    const full = running.size >= maxInflight || queued >= maxInflight;
+    const full = running.size + parked >= maxInflight || queued >= maxInflight;
     if (full && !paused && live) {
       paused = true;
       channel.pause();
@@ -293,8 +340,8 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     }
   }
 
-  /** Writes a reply; resolves once the stream has taken it (backpressure). */
-  function send(m: Fcall | InPlaceRread): Promise<void> {
+  /** Writes a reply; with `wait`, the promise returned resolves once the stream has taken it. */
+  function send(m: Fcall | InPlaceRread, wait = false): Promise<void> | undefined {
     let frame: Uint8Array;
     let reuse: Uint8Array | undefined;
     try {
@@ -317,13 +364,14 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     queued++;
     flow();
     const full = reuse;
-    return new Promise<void>((resolve) => {
-      const n = outq.push({ frame, written: full === undefined ? undefined : () => recycle(full), resolve });
-      // No more than maxInflight wait for the turn's end: past that they are
-      // offered to the stream now, and its backpressure applies as before.
-      if (n >= maxInflight) flushReplies();
-      else if (n === 1) replies.schedule(flushReplies);
-    });
+    const o: Outgoing = { frame, written: full === undefined ? undefined : () => recycle(full), resolve: undefined };
+    const taken = wait ? new Promise<void>((resolve) => (o.resolve = resolve)) : undefined;
+    const n = outq.push(o);
+    // No more than maxInflight wait for the turn's end: past that they are
+    // offered to the stream now, and its backpressure applies as before.
+    if (n >= maxInflight) flushReplies();
+    else if (n === 1) replies.schedule(flushReplies);
+    return taken;
   }
 
   /** Replies made during this event-loop turn, written together at its end (see ReplyBatch). */
@@ -341,11 +389,11 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
         () => {
           queued--;
           flow();
-          o.resolve();
+          o.resolve?.();
         },
         () => {
           queued--;
-          o.resolve();
+          o.resolve?.();
         },
       );
     }
@@ -358,30 +406,76 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     return dialect === '9P2000.u' ? { type: 'Rerror', tag, ename: errnoText(errno), errno } : { type: 'Rerror', tag, ename: errnoText(errno) };
   }
 
-  function start(tag: number, work: (signal: SignalSource, alive: () => boolean) => Promise<Fcall | InPlaceRread | undefined>): void {
-    const ac = new Abort();
-    const r: Running = { ac, flushed: false, cancelled: false, done: Promise.resolve() };
+  type Work = (signal: SignalSource, alive: () => boolean) => Reply | Promise<Reply | undefined>;
+
+  function start(tag: number, claims: readonly FidClaim[], work: Work): void {
+    const r: Running = { ac: new Abort(), claims, flushed: false, cancelled: false, queued: false, ordered: false, ended: false, waiters: undefined, done: DONE };
+    // The earlier requests still running that name one of its fids, where either changes it (fidorder.ts).
+    let before: Running[] | undefined;
+    if (claims.length > 0 && running.size > 0) {
+      for (const o of running.values()) if (!o.ended && mustFollow(claims, o.claims, o.ordered)) (before ??= []).push(o);
+    }
     running.set(tag, r);
     flow();
+    if (before === undefined) {
+      r.done = run(r, tag, work) ?? DONE;
+      return;
+    }
+    const wait = before;
+    r.ordered = true;
     r.done = (async () => {
-      let reply: Fcall | InPlaceRread | undefined;
-      try {
-        reply = await work(ac, () => live && !r.cancelled);
-      } catch (e) {
-        // A flushed request that failed (most likely because it was aborted) is not answered.
-        reply = r.flushed ? undefined : error(tag, errnoOf(e));
-      }
-      // The tag is free once its reply is queued (replies go out in queue
-      // order, so a later Rflush still follows it): the client may reuse it
-      // as soon as it reads the reply, which can be before the stream calls
-      // back. A Tflush for it still waits for the write (r.done), and queued
-      // replies count against maxInflight, so a client that does not read
-      // still stops us reading.
-      const sent = reply !== undefined && live && !r.cancelled && !(r.flushed && reply.type === 'Rlerror') ? send(reply) : undefined;
-      if (running.get(tag) === r) running.delete(tag);
-      flow();
-      if (sent !== undefined) await sent;
+      // Behind earlier requests on the same fid (fidorder.ts): run once they have ended.
+      r.queued = true;
+      await allEnded(wait);
+      r.queued = false;
+      // Flushed or cancelled while it waited, or the connection gone: it never runs.
+      if (r.flushed || r.cancelled || !live) finish(r, tag, undefined, false);
+      else await run(r, tag, work);
     })();
+  }
+
+  /**
+   * Runs a request. A handler that answers with a plain value (LocalFs's
+   * walk, getattr, lopen, clunk, small reads) is answered at once, with no
+   * promise; otherwise the promise returned settles once the reply has been
+   * handed to the stream.
+   */
+  function run(r: Running, tag: number, work: Work): Promise<void> | undefined {
+    let out: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      out = work(r.ac, () => live && !r.cancelled);
+    } catch (e) {
+      out = failed(r, tag, e);
+    }
+    if (!isThenable(out)) {
+      finish(r, tag, out, false);
+      return undefined;
+    }
+    return out.then(
+      (reply) => finish(r, tag, reply, true),
+      (e: unknown) => finish(r, tag, failed(r, tag, e), true),
+    );
+  }
+
+  /** A flushed request that failed (most likely because it was aborted) is not answered. */
+  function failed(r: Running, tag: number, e: unknown): Fcall | undefined {
+    return r.flushed ? undefined : error(tag, errnoOf(e));
+  }
+
+  /**
+   * A request has ended: its reply is queued and its tag is free (replies go
+   * out in queue order, so a later Rflush still follows it): the client may
+   * reuse the tag as soon as it reads the reply, which can be before the
+   * stream calls back. A Tflush for it still waits for the write (r.done, when
+   * it ran asynchronously), and queued replies count against maxInflight, so
+   * a client that does not read still stops us reading.
+   */
+  function finish(r: Running, tag: number, reply: Reply | undefined, wait: boolean): Promise<void> | undefined {
+    end(r);
+    const sent = reply !== undefined && live && !r.cancelled && !(r.flushed && reply.type === 'Rlerror') ? send(reply, wait) : undefined;
+    if (running.get(tag) === r) running.delete(tag);
+    flow();
+    return sent;
   }
 
   function onFrame(frame: Uint8Array, rest?: readonly Uint8Array[]): void {
@@ -409,20 +503,32 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       return;
     }
     if (m.type === 'Tflush') {
-      const target = running.get(m.oldtag);
+      const oldtag = m.oldtag;
+      const target = running.get(oldtag);
       const tag = m.tag;
-      start(tag, async () => {
+      start(tag, [], async () => {
         if (target !== undefined) {
           target.flushed = true;
           target.ac.abort(new ChannelError('closed', 'flushed'));
-          await target.done;
+          if (target.queued) {
+            // It never ran and never will: no reply, and its tag is free now.
+            // What comes after it waits only for the requests still running
+            // (those before it included); it counts against maxInflight until
+            // those it waited for have ended.
+            if (running.get(oldtag) === target) running.delete(oldtag);
+            parked++;
+            void allEnded([target]).then(() => {
+              parked--;
+              flow();
+            });
+          } else await target.done;
         }
         return { type: 'Rflush', tag };
       });
       return;
     }
     const msg = m;
-    start(msg.tag, (signal, alive) => dispatch(state, msg, signal, alive, rest));
+    start(msg.tag, claimsOf(msg), (signal, alive) => dispatch(state, msg, signal, alive, rest));
   }
 
   function version(asked: number, askedVersion: string): void {
