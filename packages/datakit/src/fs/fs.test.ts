@@ -379,6 +379,22 @@ describe('branch rename and delete', () => {
     expect(await names(s, 'branch')).toEqual([]);
     expect(git('for-each-ref').trim()).toBe('');
   });
+
+  it('the next walk sees a branch the git CLI made or deleted, with or without a watcher', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/main' });
+    const h = await commitFiles(s, 'main', 't', { a: '1' });
+    for (const watched of [false, true]) {
+      const live = watched ? await s.open({ path: 'branch/main/head.live', flags: P9_DOTL_RDONLY }) : undefined;
+      git('update-ref', 'refs/heads/other', h);
+      expect(await read(s, 'branch/other/head')).toBe(`${h}\n`);
+      await s.mkdir({ path: `branch/other/transactions/t${watched}` });
+      git('update-ref', '-d', 'refs/heads/other');
+      expect(await errnoOf(s.stat({ path: 'branch/other/transactions' }))).toBe('ENOENT');
+      expect(await errnoOf(s.mkdir({ path: 'branch/other/transactions/u' }))).toBe('ENOENT');
+      await live?.close();
+    }
+  });
 });
 
 describe('head.live and reflog', () => {

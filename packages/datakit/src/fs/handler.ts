@@ -66,6 +66,8 @@ export interface ConnectionOptions {
   root: Node;
   /** Called when the connection ends (drops its transactions). */
   onClose?: () => void;
+  /** Called as each request starts (before any of its lookups). */
+  onRequest?: () => void;
   /** Unexpected errors (answered EIO). */
   log?: (message: string) => void;
 }
@@ -86,6 +88,7 @@ export class DatakitConnection implements Handler<FidState> {
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.opts.onRequest?.();
     try {
       return await fn();
     } catch (err) {

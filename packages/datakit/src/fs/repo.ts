@@ -49,6 +49,13 @@ export class Repo {
   /** Branches to re-read because the ref watcher saw them change ('' for all). */
   private readonly stale = new Set<string>();
   private stopWatching: (() => void) | undefined;
+  /**
+   * What `exists` read since the latest request started (`requestStarted`): a request
+   * sent after the git CLI moved a ref reads it afresh. Dropped too whenever a head is
+   * seen to move (`moves` counts those).
+   */
+  private existsNow = new Map<string, boolean>();
+  private moves = 0;
 
   constructor(opts: RepoOptions) {
     this.store = opts.store;
@@ -61,12 +68,21 @@ export class Repo {
    * once anything is watched, by a watch on the refs for writers outside it (ref-watch.ts).
    */
   watch(name: string): Watchable<Oid | undefined> {
+    this.stopWatching ??= watchRefs(this.store.gitdir, (branch) => this.refChanged(branch));
+    return this.watchable(name);
+  }
+
+  /**
+   * `name`'s watchable head, without starting the watch on the refs: until a reader
+   * watches, no one needs to hear of other writers at once (and this server's own ref
+   * moves need not come back to it as inotify events, one ref read each).
+   */
+  private watchable(name: string): Watchable<Oid | undefined> {
     let w = this.heads.get(name);
     if (w === undefined) {
       w = new Watchable<Oid | undefined>(undefined);
       this.heads.set(name, w);
     }
-    this.stopWatching ??= watchRefs(this.store.gitdir, (branch) => this.refChanged(branch));
     return w;
   }
 
@@ -95,8 +111,12 @@ export class Repo {
     if (head === undefined && !this.heads.has(name)) return;
     if ((this.published.get(name) ?? 0) > started) return;
     this.published.set(name, started);
-    const w = this.watch(name);
-    if (w.value !== head) w.set(head);
+    const w = this.watchable(name);
+    if (w.value !== head) {
+      this.moves++;
+      this.existsNow.delete(name);
+      w.set(head);
+    }
   }
 
   /** The head commit of a branch, read from git (and published to watchers if it moved). */
@@ -107,8 +127,24 @@ export class Repo {
     return h;
   }
 
+  /**
+   * Whether branch `name` exists. A walk through `branch/<b>/...` asks at `branch/<b>` and
+   * again at each step below it, all in one request: one ref read answers them all
+   * (`existsNow`).
+   */
   async exists(name: string): Promise<boolean> {
-    return this.empty.has(name) || (await this.head(name)) !== undefined;
+    if (this.empty.has(name)) return true;
+    const known = this.existsNow.get(name);
+    if (known !== undefined) return known;
+    const moves = this.moves;
+    const yes = (await this.head(name)) !== undefined;
+    if (moves === this.moves) this.existsNow.set(name, yes);
+    return yes;
+  }
+
+  /** A 9P request starts: what `exists` read before it no longer stands. */
+  requestStarted(): void {
+    if (this.existsNow.size > 0) this.existsNow.clear();
   }
 
   /** Branch names; those with a '/' (made by the git CLI) cannot be a 9P name and are left out. */

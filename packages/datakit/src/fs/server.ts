@@ -118,6 +118,7 @@ export class DatakitFs {
         txs.clear();
         this.open.delete(txs);
       },
+      onRequest: () => this.repo.requestStarted(),
       ...(this.opts.log === undefined ? {} : { log: this.opts.log }),
     });
   }

@@ -225,8 +225,8 @@ export class TransactionsDir implements Node {
     checkName(name);
     if (this.items.has(name)) throw alreadyExists();
     if (this.items.size >= MAX_TRANSACTIONS) throw new FsError('ENOSPC', `At most ${MAX_TRANSACTIONS} open transactions per branch and connection`);
-    if (!(await this.repo.exists(this.branch))) throw noEntry(this.branch);
     const commit = await this.repo.head(this.branch);
+    if (commit === undefined && !(await this.repo.exists(this.branch))) throw noEntry(this.branch);
     const head = commit === undefined ? undefined : { commit, tree: (await this.repo.store.readCommit(commit)).tree };
     if (this.items.has(name)) throw alreadyExists();
     const t: Transaction = new Transaction(this.repo, this.branch, name, `${this.key}/${name}`, head, this.maxBytes, () => {

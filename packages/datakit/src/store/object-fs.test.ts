@@ -8,6 +8,7 @@ import git from 'isomorphic-git';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectWriteFs } from './object-fs.js';
 import { objectFs, writeLooseObject } from './object-fs.js';
+import type { TreeEntry } from './store.js';
 import { Store } from './store.js';
 
 let dir: string;
@@ -38,6 +39,14 @@ const dying: ObjectWriteFs = {
 const gitCli = (...args: string[]): string => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 const objectPath = (oid: string): string => join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
 const enc = new TextEncoder();
+
+/** Writes a tree through the store and checks that `git mktree` gives it the same id. */
+async function writeTreeAsGit(entries: readonly TreeEntry[]): Promise<string> {
+  const oid = await store.writeTree(entries);
+  const mktree = entries.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}\n`).join('');
+  expect(execFileSync('git', ['--git-dir', gitdir, 'mktree'], { input: mktree, encoding: 'utf8' }).trim()).toBe(oid);
+  return oid;
+}
 
 describe('loose objects are written whole', () => {
   it('a writer that dies mid-write leaves no object under its name; git fsck is clean; a retry writes it', async () => {
@@ -82,9 +91,7 @@ describe('loose objects are written whole', () => {
       { mode: '120000', path: 'link', oid: blob, type: 'blob' },
       { mode: '100644', path: 'é', oid: blob, type: 'blob' },
     ] as const;
-    const oid = await store.writeTree(entries);
-    const mktree = entries.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}\n`).join('');
-    expect(execFileSync('git', ['--git-dir', gitdir, 'mktree'], { input: mktree, encoding: 'utf8' }).trim()).toBe(oid);
+    const oid = await writeTreeAsGit(entries);
     expect(gitCli('ls-tree', '--name-only', oid).trim().split('\n')).toEqual(['a-b', 'a.txt', 'a', 'link', '"\\303\\251"']);
     expect(await store.readTree(oid)).toHaveLength(5);
     gitCli('fsck', '--strict');
@@ -92,6 +99,25 @@ describe('loose objects are written whole', () => {
       code: 'INVALID_NAME',
     });
     await expect(store.writeTree([{ mode: '100644', path: 'x', oid: 'nope', type: 'blob' }])).rejects.toMatchObject({ code: 'INVALID_HASH' });
+    // A file and a tree of one name are not neighbours in git's order ("a", "a-b", "a/").
+    await expect(
+      store.writeTree([
+        { mode: '100644', path: 'a', oid: blob, type: 'blob' },
+        { mode: '100644', path: 'a-b', oid: blob, type: 'blob' },
+        { mode: '040000', path: 'a', oid: sub, type: 'tree' },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_NAME' });
+  });
+
+  it('orders names by their UTF-8 bytes, as git does, where UTF-16 order differs (astral characters)', async () => {
+    const blob = await store.writeBlob(enc.encode('x\n'));
+    const entries = [
+      { mode: '100644', path: '\u{1f600}', oid: blob, type: 'blob' },
+      { mode: '100644', path: '\uff5e', oid: blob, type: 'blob' },
+      { mode: '100644', path: 'z', oid: blob, type: 'blob' },
+    ] as const;
+    await writeTreeAsGit(entries);
+    gitCli('fsck', '--strict');
   });
 });
 

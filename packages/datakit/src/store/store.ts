@@ -61,8 +61,6 @@ export interface CommitInput {
 }
 
 const OID = /^[0-9a-f]{40}$/;
-const SLASH = Buffer.from('/');
-const ZERO = Buffer.from([0]);
 
 /** True for a full lower-case SHA-1 hex id. */
 export function isOid(s: string): boolean {
@@ -103,6 +101,31 @@ async function fsyncPath(path: string, file: boolean, counted: () => void): Prom
   } finally {
     closeSync(fd);
   }
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Tree entry names as strings whose `<` order is the order of their UTF-8 bytes, as git
+ * compares them. Strings without surrogates compare by code point, which is that order;
+ * where any name has one, every name becomes its bytes, one char each.
+ */
+function byteOrdered(names: readonly string[]): string[] {
+  return names.some((n) => SURROGATE.test(n)) ? names.map((n) => Buffer.from(n).toString('latin1')) : [...names];
+}
+
+/**
+ * `xs` sorted by `key`, in place; checked first, since a tree rewritten with one entry
+ * changed is in order already.
+ */
+function sortedBy<T>(xs: T[], key: (x: T) => string): T[] {
+  const cmp = (a: T, b: T): number => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  for (let i = 1; i < xs.length; i++) if (cmp(xs[i - 1] as T, xs[i] as T) > 0) return xs.sort(cmp);
+  return xs;
 }
 
 /** git's commit text (isomorphic-git's GitCommit.render, byte for byte). */
@@ -166,32 +189,38 @@ export class Store {
    * name compared as if it ended in '/').
    */
   async writeTree(entries: readonly TreeEntry[]): Promise<Oid> {
-    const named = entries.map((e) => {
+    const ordered = byteOrdered(entries.map((e) => e.path));
+    const names = new Set<string>();
+    let size = 0;
+    const rows = entries.map((e, i) => {
       if (e.path === '' || e.path.includes('/') || e.path === '.' || e.path === '..' || e.path.includes('\0')) {
         throw new DatakitError('INVALID_NAME', `invalid tree entry name ${JSON.stringify(e.path)}`);
       }
       if (!OID.test(e.oid)) throw new DatakitError('INVALID_HASH', `invalid object id ${JSON.stringify(e.oid)}`);
-      const name = Buffer.from(e.path);
-      return { e, name, key: e.mode === '040000' ? Buffer.concat([name, SLASH]) : name };
-    });
-    named.sort((a, b) => Buffer.compare(a.key, b.key));
-    const parts: Buffer[] = [];
-    for (let i = 0; i < named.length; i++) {
-      const { e, name } = named[i] as (typeof named)[number];
-      if (i > 0 && Buffer.compare(name, (named[i - 1] as (typeof named)[number]).name) === 0) {
-        throw new DatakitError('INVALID_NAME', `duplicate tree entry name ${JSON.stringify(e.path)}`);
-      }
+      const name = ordered[i] as string;
+      if (names.has(name)) throw new DatakitError('INVALID_NAME', `duplicate tree entry name ${JSON.stringify(e.path)}`);
+      names.add(name);
       // git writes a tree's mode without its leading zero (fsck --strict: zeroPaddedFilemode).
-      parts.push(Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} `), name, ZERO, Buffer.from(e.oid, 'hex'));
+      const mode = e.mode === '040000' ? '40000' : e.mode;
+      size += mode.length + 1 + Buffer.byteLength(e.path) + 1 + 20;
+      return { e, mode, name, key: e.mode === '040000' ? `${name}/` : name };
+    });
+    // `<mode> <name>\0<20-byte id>` for each entry, written in place.
+    const body = Buffer.allocUnsafe(size);
+    let off = 0;
+    for (const { e, mode } of sortedBy(rows, (r) => r.key)) {
+      off += body.write(mode, off, 'latin1');
+      body[off++] = 0x20;
+      off += body.write(e.path, off, 'utf8');
+      body[off++] = 0;
+      off += body.write(e.oid, off, 'hex');
     }
-    const oid = await writeLooseObject(this.gitdir, 'tree', Buffer.concat(parts));
+    const oid = await writeLooseObject(this.gitdir, 'tree', body);
     // The next transaction starts from this tree: it need not be read back and inflated.
     // Kept in the order readTree gives (isomorphic-git's: by name, code point order).
     this.#cacheTree(
       oid,
-      [...named]
-        .sort((x, y) => Buffer.compare(x.name, y.name))
-        .map(({ e }) => ({ mode: e.mode, path: e.path, oid: e.oid, type: e.mode === '040000' ? 'tree' : 'blob' })),
+      sortedBy([...rows], (r) => r.name).map(({ e }) => ({ mode: e.mode, path: e.path, oid: e.oid, type: e.mode === '040000' ? 'tree' : 'blob' })),
     );
     return oid;
   }
