@@ -29,6 +29,7 @@ const N = Number(process.env.N ?? 200);
 const WATCH = Number(process.env.WATCH ?? 200);
 const WATCH_GIT = Number(process.env.WATCH_GIT ?? 10);
 const PROF = process.env.PROF;
+const PIPELINE = process.env.PIPELINE !== '0'; // PIPELINE=0: the committing client waits for each reply
 const enc = new TextEncoder();
 // DATAKIT_CLI: another build's dist/cli/main.js (to compare builds in one run).
 const cli = process.env.DATAKIT_CLI ?? new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -86,7 +87,8 @@ async function datakit(fsync) {
   importBigTree(gitdir, 'big');
   const sock = join(dir, `dk-${fsync}.sock`);
   const server = await startServer(gitdir, sock, fsync);
-  const a = await Session.connect({ stream: await dial({ address: `unix!${sock}` }) });
+  // As DatakitClient does: each file operation's requests sent at once (p9p's `pipeline`).
+  const a = await Session.connect({ stream: await dial({ address: `unix!${sock}` }), pipeline: PIPELINE });
   const b = await Session.connect({ stream: await dial({ address: `unix!${sock}` }) });
   const commit = async (branch, t, path, data) => {
     const tx = `branch/${branch}/transactions/${t}`;

@@ -174,10 +174,15 @@ export class Branch {
 export class DatakitClient {
   private constructor(readonly session: Session) {}
 
-  /** Connects to a dial string (`unix!/path`, `tcp!host!port`) or over a given stream. */
-  static async connect(opts: { address: string; signal?: AbortSignal } | { stream: Duplex; signal?: AbortSignal }): Promise<DatakitClient> {
+  /**
+   * Connects to a dial string (`unix!/path`, `tcp!host!port`) or over a given stream.
+   * `pipeline` (default true) sends each file operation's requests (walk, open, write,
+   * clunk) at once: right for `datakit serve`, whose 9P server runs the requests naming
+   * one fid in order (p9p's `serve`); pass false for another server.
+   */
+  static async connect(opts: ({ address: string } | { stream: Duplex }) & { signal?: AbortSignal; pipeline?: boolean }): Promise<DatakitClient> {
     const stream = 'stream' in opts ? opts.stream : await dial({ address: opts.address, ...(opts.signal ? { signal: opts.signal } : {}) });
-    return new DatakitClient(await Session.connect({ stream, ...(opts.signal ? { signal: opts.signal } : {}) }));
+    return new DatakitClient(await Session.connect({ stream, pipeline: opts.pipeline ?? true, ...(opts.signal ? { signal: opts.signal } : {}) }));
   }
 
   branch({ name }: { name: string }): Branch {

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AbortError } from '../channel/errors.js';
+import { ERRNO } from '../channel/errno.js';
+import { AbortError, RemoteError } from '../channel/errors.js';
 import { duplexPair } from '../channel/pair.js';
 import { LocalFs } from '../handlers/local.js';
 import { MemoryFs } from '../handlers/memory.js';
@@ -135,5 +136,32 @@ describe('Session({ pipeline: true }) against serve()', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('a server like datakit (no create over an existing file, EINVAL past the end): writeFile opens what exists, readFile falls back', async () => {
+    const fs = new MemoryFs();
+    fs.writeFile('ctl', '');
+    let creates = 0;
+    const handler = Object.assign(Object.create(fs) as MemoryFs, {
+      lcreate(dir: MemoryFid, req: { name: string; flags: number; mode: number }) {
+        creates++;
+        if (fs.lookup(req.name) !== undefined) throw new RemoteError(ERRNO.EINVAL, 'cannot create over a control file');
+        return fs.lcreate(dir, req);
+      },
+      read(fid: MemoryFid, offset: bigint, count: number) {
+        const n = fid.node;
+        if (n.kind === 'file' && offset > BigInt(n.size)) throw new RemoteError(ERRNO.EINVAL, 'Offset beyond end-of-file');
+        return fs.read(fid, offset, count);
+      },
+    }) as Handler<unknown>;
+    const { s } = await pipelined(handler);
+    await s.writeFile({ path: 'ctl', data: new TextEncoder().encode('commit') });
+    expect(creates).toBe(0);
+    expect(text(await s.readFile({ path: 'ctl' }))).toBe('commit');
+    await s.writeFile({ path: 'new', data: new TextEncoder().encode('made') });
+    expect(creates).toBe(1);
+    expect(text(await s.readFile({ path: 'new' }))).toBe('made');
+    expect(await code(s.readFile({ path: 'missing' }))).toBe('ENOENT');
+    await s.close();
   });
 });

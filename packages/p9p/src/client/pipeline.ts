@@ -49,9 +49,11 @@ export async function walkThen(host: PipelineHost, names: readonly string[], ste
   const releases = last?.type === 'Tremove';
   // The request that ends the fid goes without the signal: it must reach the server.
   for (const m of tail) sent.push(host.rpc(m, { signal: m === last && releases ? undefined : signal }));
-  const closing = releases ? undefined : host.rpc({ type: 'Tclunk', fid }, {});
+  // Its failure is of no interest (the fid is gone either way), and its reply may come before
+  // the others': caught at once, or it would be an unhandled rejection meanwhile.
+  const closing = releases ? undefined : host.rpc({ type: 'Tclunk', fid }, {}).catch(() => {});
   const got = await Promise.allSettled(sent);
-  await closing?.catch(() => {});
+  await closing;
   host.fids.release(fid);
   for (const [i, wnames] of chunks.entries()) {
     const r = got[i]!;

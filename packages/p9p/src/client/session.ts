@@ -37,7 +37,7 @@ import {
 } from '../codec/constants.js';
 import { P9Error } from '../codec/errors.js';
 import { dontTouchStat } from '../codec/stat.js';
-import type { Dialect, Dirent, Qid, Stat } from '../codec/types.js';
+import type { Dialect, Dirent, Fcall, Qid, Stat } from '../codec/types.js';
 import { ERRNO } from '../channel/errno.js';
 import { ChannelError, RemoteError } from '../channel/errors.js';
 import { clientAccepts } from '../channel/version.js';
@@ -440,10 +440,15 @@ export class Session {
   }
 
   /**
-   * writeFile with `pipeline`: walk to the directory, Tlcreate without
-   * P9_DOTL_EXCL (which opens, and truncates, a file that exists), every
-   * Twrite and Tclunk, at once. A write the server makes short is finished
-   * afterwards through a new open (rare: a local file is written whole).
+   * writeFile with `pipeline`, as writeFile does it but each attempt at once:
+   * walk to the file, Tlopen with P9_DOTL_TRUNC, every Twrite and Tclunk;
+   * if the file is not there (ENOENT), walk to the directory, Tlcreate, the
+   * Twrites and Tclunk. One round trip for a file that exists, two for a new
+   * one. (Opening first, not Tlcreate without P9_DOTL_EXCL, also suits
+   * servers whose files can be opened for writing but not created or
+   * truncated by create: datakit's control files.) A write the server makes
+   * short is finished afterwards through a new open (rare: a local file is
+   * written whole).
    */
   private async writeAtOnce(opts: PathOptions & { data: Uint8Array; mode?: number }): Promise<void> {
     const { dir, name } = splitParent(opts.path);
@@ -451,16 +456,20 @@ export class Session {
     const { data, signal } = opts;
     const pieces: { offset: number; data: Uint8Array }[] = [];
     for (let at = 0; at < data.length; at += chunk) pieces.push({ offset: at, data: data.subarray(at, at + chunk) });
-    const flags = P9_DOTL_WRONLY | P9_DOTL_TRUNC | P9_DOTL_CREATE;
-    const replies = await walkThen(
-      this.host,
-      dir,
-      (fid) => [
-        { type: 'Tlcreate', fid, name, flags, mode: opts.mode ?? 0o644, gid: NONUNAME },
-        ...pieces.map((p): Request => ({ type: 'Twrite', fid, offset: BigInt(p.offset), data: p.data })),
-      ],
-      signal,
-    );
+    const writes = (fid: number): Request[] => pieces.map((p): Request => ({ type: 'Twrite', fid, offset: BigInt(p.offset), data: p.data }));
+    let replies: Fcall[];
+    try {
+      replies = await walkThen(this.host, [...dir, name], (fid) => [{ type: 'Tlopen', fid, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC }, ...writes(fid)], signal);
+    } catch (e) {
+      if (!(e instanceof RemoteError) || e.errno !== ERRNO.ENOENT) throw e;
+      const flags = P9_DOTL_WRONLY | P9_DOTL_TRUNC | P9_DOTL_CREATE;
+      replies = await walkThen(
+        this.host,
+        dir,
+        (fid) => [{ type: 'Tlcreate', fid, name, flags, mode: opts.mode ?? 0o644, gid: NONUNAME }, ...writes(fid)],
+        signal,
+      );
+    }
     const rest: { offset: number; data: Uint8Array }[] = [];
     for (const [i, p] of pieces.entries()) {
       const n = (replies[i + 1] as ReplyTo<{ type: 'Twrite' }>).count;
@@ -484,16 +493,26 @@ export class Session {
    */
   private async readSmall(opts: PathOptions & { maxBytes?: number }): Promise<Uint8Array | undefined> {
     const chunk = this.msize - IOHDRSZ;
-    const [, first, second] = (await walkThen(
-      this.host,
-      splitPath(opts.path),
-      (fid) => [
-        { type: 'Tlopen', fid, flags: P9_DOTL_RDONLY },
-        { type: 'Tread', fid, offset: 0n, count: chunk },
-        { type: 'Tread', fid, offset: BigInt(chunk), count: chunk },
-      ],
-      opts.signal,
-    )) as [unknown, ReplyTo<{ type: 'Tread' }>, ReplyTo<{ type: 'Tread' }>];
+    let replies: Fcall[];
+    try {
+      replies = await walkThen(
+        this.host,
+        splitPath(opts.path),
+        (fid) => [
+          { type: 'Tlopen', fid, flags: P9_DOTL_RDONLY },
+          { type: 'Tread', fid, offset: 0n, count: chunk },
+          { type: 'Tread', fid, offset: BigInt(chunk), count: chunk },
+        ],
+        opts.signal,
+      );
+    } catch (e) {
+      // Some servers refuse a read past the end of a file (datakit: EINVAL, "Offset beyond
+      // end-of-file") where most answer 0 bytes: read it the ordinary way, which also
+      // reports any other EINVAL as it is.
+      if (e instanceof RemoteError && e.errno === ERRNO.EINVAL) return undefined;
+      throw e;
+    }
+    const [, first, second] = replies as [unknown, ReplyTo<{ type: 'Tread' }>, ReplyTo<{ type: 'Tread' }>];
     const n = first.data.length;
     if (n > chunk) throw new ChannelError('protocol', `Rread of ${n} bytes to a Tread of ${chunk}`);
     if (n > 0 && second.data.length > 0) return undefined;
