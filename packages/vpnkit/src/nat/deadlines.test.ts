@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../tcp/index.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -45,5 +47,29 @@ describe('DeadlineQueue', () => {
       expect(q.peek()).toBe(model.size === 0 ? undefined : min);
     }
     expect(q.size).toBe(model.size);
+  });
+
+  it('lets go of an item at once when it is deleted or its deadline superseded, before the stale entry surfaces', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const q = new DeadlineQueue<object>();
+    const keep = { name: 'keep' };
+    q.set(keep, 100); // live and earlier than the stale entries: they stay in the heap
+    let refs: WeakRef<object>[] = [];
+    (() => {
+      const deleted = { name: 'deleted' };
+      const moved = { name: 'moved' };
+      q.set(deleted, 500_000);
+      q.set(moved, 600_000);
+      q.delete(deleted);
+      q.set(moved, 10); // its entry at 600,000 is now stale
+      expect(q.popDue(20)).toEqual([moved]);
+      refs = [new WeakRef(deleted), new WeakRef(moved)];
+    })();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs.map((r) => r.deref())).toEqual([undefined, undefined]);
+    expect(q.size).toBe(1);
+    expect(q.peek()).toBe(100);
   });
 });
