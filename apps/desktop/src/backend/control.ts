@@ -42,7 +42,14 @@ export async function start(paths: KitboxPaths, { image, cli, timeoutMs = 300_00
   }
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.daemonLog, 'a', 0o600);
-  const child = spawn(process.execPath, [cli, 'daemon', '--image', image], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  // The daemon runs vpnkit in-process: a larger initial old-generation limit keeps V8 from a
+  // full collection every ~30 ms on uploads that follow a download (packages/vpnkit/BENCHMARKS.md,
+  // session 5); it cannot be set once the process runs.
+  const child = spawn(process.execPath, ['--initial-old-space-size=128', cli, 'daemon', '--image', image], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: process.env,
+  });
   child.unref();
   const t0 = performance.now();
   console.log(`kitbox: started the daemon (pid ${child.pid}); booting the VM...`);
