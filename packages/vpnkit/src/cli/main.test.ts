@@ -3,7 +3,7 @@
  * on owner-only Unix sockets, a forward is added through the API, SIGTERM closes everything.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,15 @@ describe.skipIf(!built)('vpnkit CLI', () => {
     const bad = spawnSync('node', [bin, '--tap', 'x', '--mtu', '9'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('vpnkit: --mtu: expected 576..65520, got "9"');
+  });
+
+  it('runs as an executable whose shebang gives V8 the larger initial old generation', () => {
+    // As npm's bin link runs it: through the kernel's shebang, not `node main.js`.
+    expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --initial-old-space-size=128');
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    const help = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--port-control unix:PATH');
   });
 
   it('serves QEMU and VMN3T links and the control API until SIGTERM', async () => {
