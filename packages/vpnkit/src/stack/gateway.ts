@@ -115,6 +115,7 @@ export class Gateway {
   readonly arp: Arp;
   readonly dhcp: DhcpServer;
   readonly icmp: IcmpEcho;
+  private readonly nextIdentFn = (): number => this.nextIdent();
   /** IPv6 neighbour discovery and router advertisements. */
   readonly ndp: Ndp;
   readonly icmp6: Icmpv6Echo;
@@ -179,6 +180,15 @@ export class Gateway {
   /** Handle one frame delivered by the switch.  Never throws on hostile input. */
   input(frame: Uint8Array): void {
     this.counters.frames++;
+    if (frame[23] === IpProtocol.Icmp) {
+      // A ping of the gateway, answered from the frame's bytes (the general path below
+      // decides everything else, including every echo this one declines).
+      const reply = this.icmp.answerFrame(frame, this.config.gatewayMac, this.nextIdentFn, checksumVerified.has(frame));
+      if (reply !== undefined) {
+        this.send(reply);
+        return;
+      }
+    }
     let f: FrameRepr;
     try {
       // A link that computed (or whose peer vouched for) the checksum spares us a second pass.
