@@ -129,6 +129,37 @@ describe('MacTable', () => {
     m.learn(0, EthernetAddress.BROADCAST, 1);
     expect(m.size).toBe(0);
   });
+
+  const mac = (last: number, first = 0x02): EthernetAddress => Uint8Array.of(first, 0xff, 0x00, 0x80, 0x7f, last);
+
+  it('keeps addresses apart that differ in any byte, follows a move, ages entries out', () => {
+    const m = new MacTable<number>({ agingMs: 1000 });
+    m.learn(0, mac(1), 1);
+    m.learn(0, mac(1, 0xfe), 2); // same low 32 bits, other high 16
+    m.learn(0, Uint8Array.of(0x02, 0xff, 0x00, 0x80, 0x7e, 1), 3);
+    expect([m.lookup(10, mac(1)), m.lookup(10, mac(1, 0xfe)), m.lookup(10, Uint8Array.of(0x02, 0xff, 0x00, 0x80, 0x7e, 1))]).toEqual([1, 2, 3]);
+    m.learn(500, mac(1), 4);
+    expect(m.moved).toBe(1);
+    expect(m.lookup(1400, mac(1))).toBe(4); // seen at 500: still fresh
+    expect(m.lookup(1400, mac(1, 0xfe))).toBeUndefined(); // seen at 0: aged out
+    expect(m.lookup(10, Uint8Array.of(1, 2, 3))).toBeUndefined(); // a short address matches nothing
+  });
+
+  it('evicts the least recently seen (to within a second) when full', () => {
+    const m = new MacTable<number>({ capacity: 3 });
+    m.learn(0, mac(1), 1);
+    m.learn(1, mac(2), 1);
+    m.learn(2, mac(3), 1);
+    m.learn(1500, mac(1), 1); // seen again after more than a second: now the youngest
+    m.learn(1501, mac(4), 1); // evicts mac(2)
+    expect([1, 2, 3, 4].map((i) => m.lookup(1502, mac(i)) !== undefined)).toEqual([true, false, true, true]);
+    expect(m.evicted).toBe(1);
+    m.learn(1700, mac(1), 1); // within a second of its last move: keeps its place (3, 1, 4)
+    m.learn(1701, mac(3), 1); // moves to the young end (1, 4, 3)
+    m.learn(1702, mac(5), 1); // evicts mac(1), seen at 1700, before mac(4), seen at 1501
+    expect([1, 3, 4, 5].map((i) => m.lookup(1703, mac(i)) !== undefined)).toEqual([false, true, true, true]);
+    expect(m.size).toBe(3);
+  });
 });
 
 describe('FrameQueue', () => {
