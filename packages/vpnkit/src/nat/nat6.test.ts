@@ -489,3 +489,34 @@ describe('ICMPv6 echo through the host (IcmpNat.input6)', () => {
     await stack.close();
   });
 });
+
+describe('a host connect that never completes', () => {
+  it('is given up at connectTimeoutMs (the NAT\'s own deadline): the socket destroyed, the guest reset, the flow freed', async () => {
+    const sockets: net.Socket[] = [];
+    // A socket that never connects: nothing is dialled, so only the deadline can end it.
+    const host = { ...nodeHost, connectTcp: (): net.Socket => { const s = new net.Socket(); sockets.push(s); return s; } };
+    const clock = new ManualClock(5_000);
+    const stack = new Stack({ clock, host, tcp: { connectTimeoutMs: 30_000 } }); // far beyond this test's real time
+    stack.start();
+    const [port, guest] = createLinkPair();
+    void stack.addLink(port);
+    try {
+      guest.send(syn(HOST6, 8080));
+      for (let i = 0; i < 50 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(sockets).toHaveLength(1);
+      expect(stack.stats().tcp.pending).toBe(1);
+      clock.advance(29_999);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(sockets[0]?.destroyed).toBe(false);
+      expect(stack.stats().tcp.pending).toBe(1);
+      clock.advance(1);
+      const rst = tcpOf(await waitFrames(guest, isTcp6));
+      expect(rst.flags & TcpFlags.Rst).toBe(TcpFlags.Rst);
+      expect(rst.ackNumber).toBe(1001);
+      expect(sockets[0]?.destroyed).toBe(true);
+      expect(stack.stats().tcp).toMatchObject({ pending: 0, connections: 0, refused: 1 });
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -341,10 +341,12 @@ export class TcpNat {
       this.reject(ends, synCopy);
       this.finish(flow, 'refused');
     };
-    sock.setTimeout(this.opts.connectTimeoutMs, () => sock.destroy(new Error('connect timeout')));
+    // The connect deadline rides the connections' own queue (poll ends it), not a Node timer.
+    const giveUpAt = this.clock.now() + this.opts.connectTimeoutMs;
+    this.deadlines.set(flow, giveUpAt);
+    this.wake(giveUpAt);
     sock.once('connect', () => {
       settle();
-      sock.setTimeout(0);
       established();
     });
     sock.once('error', onRefused);
@@ -737,7 +739,14 @@ export class TcpNat {
 
   /** Run the connections whose timers are due. */
   poll(now: number): void {
-    for (const flow of this.deadlines.popDue(now)) this.kick(flow);
+    for (const flow of this.deadlines.popDue(now)) {
+      if (flow.conn === undefined && !flow.done) {
+        // Still connecting at its deadline: the socket's 'error' answers the guest with a RST.
+        flow.socket.destroy(new Error('connect timeout'));
+        continue;
+      }
+      this.kick(flow);
+    }
     if (this.timeWaits.size > 0) this.expireTimeWaits(now);
   }
 
