@@ -55,6 +55,29 @@ describe('Channel', () => {
     expect(got.length).toBe(20);
   });
 
+  it('offer: no promise while the stream takes frames; then one that settles after drain; a rejected one once closed', async () => {
+    const [a, b] = duplexPair({ highWaterMark: 1024 });
+    const ca = new Channel({ stream: a, maxSize: 1 << 20, onFrame: () => {} });
+    const got: number[] = [];
+    const cb = new Channel({ stream: b, maxSize: 1 << 20, onFrame: (f) => got.push(f[4]!) });
+    cb.pause();
+    expect(ca.offer(frame(100, 1))).toBeUndefined();
+    let later: Promise<void> | undefined;
+    let sent = 1;
+    while (later === undefined && sent < 100) later = ca.offer(frame(4096, ++sent));
+    expect(later).toBeInstanceOf(Promise);
+    let drained = false;
+    void later!.then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(drained).toBe(false);
+    cb.resume();
+    await later;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(got).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    ca.close();
+    await expect(ca.offer(frame(10, 1))).rejects.toBeInstanceOf(ChannelError);
+  });
+
   it('surfaces stream errors', async () => {
     const [a] = duplexPair();
     const ca = new Channel({ stream: a, maxSize: 64, onFrame: () => {} });

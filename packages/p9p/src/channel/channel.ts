@@ -93,6 +93,15 @@ export class Channel {
    * memory (written out, or failed): only then may the frame be reused.
    */
   send(frame: Uint8Array, written?: () => void): Promise<void> {
+    return this.offer(frame, written) ?? Promise.resolve();
+  }
+
+  /**
+   * send() without a promise when none is needed: undefined once the stream
+   * has taken the frame and can take more; otherwise what send() returns (it
+   * resolves after 'drain', or rejects once closed).
+   */
+  offer(frame: Uint8Array, written?: () => void): Promise<void> | undefined {
     if (this.closeReason !== undefined) return Promise.reject(this.closeReason);
     let ok: boolean;
     try {
@@ -102,7 +111,7 @@ export class Channel {
       this.close(e);
       return Promise.reject(e);
     }
-    if (ok) return Promise.resolve();
+    if (ok) return undefined;
     return new Promise((resolve, reject) => {
       this.drainWaiters.push(() => (this.closeReason !== undefined ? reject(this.closeReason) : resolve()));
     });

@@ -189,7 +189,10 @@ class ReplyBatch {
   schedule(flush: () => void): void {
     if (this.pending.push(flush) === 1) {
       if (this.connections > 1) nextTurn(this.run);
-      else queueMicrotask(this.run);
+      // A reaction on a settled promise: the same place in the microtask
+      // queue as queueMicrotask, without the AsyncResource Node's
+      // queueMicrotask makes (and enters and leaves) for every call.
+      else void settled.then(this.run);
     }
   }
 
@@ -202,6 +205,7 @@ class ReplyBatch {
 
 /** The real setImmediate, even where a test framework fakes timers after this module loaded. */
 const nextTurn = setImmediate;
+const settled = Promise.resolve();
 const replies = new ReplyBatch();
 
 /**
@@ -384,8 +388,16 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     // Several replies for one connection go out in one writev.
     const cork = q.length > 1 && !channel.isClosed;
     if (cork) stream.cork();
+    let taken = 0;
     for (const o of q) {
-      channel.send(o.frame, o.written).then(
+      // Taken at once unless the stream is full: then no promise is made.
+      const later = channel.offer(o.frame, o.written);
+      if (later === undefined) {
+        taken++;
+        o.resolve?.();
+        continue;
+      }
+      later.then(
         () => {
           queued--;
           flow();
@@ -398,6 +410,10 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       );
     }
     if (cork) stream.uncork();
+    if (taken > 0) {
+      queued -= taken;
+      flow();
+    }
   }
 
   /** The error reply of the dialect: Rlerror, Rerror with errno (.u), Rerror (9P2000). */
@@ -436,9 +452,9 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
 
   /**
    * Runs a request. A handler that answers with a plain value (LocalFs's
-   * walk, getattr, lopen, clunk, small reads) is answered at once, with no
-   * promise; otherwise the promise returned settles once the reply has been
-   * handed to the stream.
+   * walk, getattr, lopen, clunk, small reads and writes) is answered at
+   * once, with no promise; otherwise the promise returned settles once the
+   * reply has been handed to the stream.
    */
   function run(r: Running, tag: number, work: Work): Promise<void> | undefined {
     let out: Reply | undefined | Promise<Reply | undefined>;

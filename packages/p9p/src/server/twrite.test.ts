@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Channel } from '../channel/channel.js';
 import { duplexPair } from '../channel/pair.js';
 import { ERRNO } from '../channel/errno.js';
+import { RemoteError } from '../channel/errors.js';
 import { NOFID, NOTAG, P9_DOTL_RDWR } from '../codec/constants.js';
 import { decode } from '../codec/decode.js';
 import { encode } from '../codec/encode.js';
@@ -14,6 +15,7 @@ import type { Fcall } from '../codec/types.js';
 import { LocalFs } from '../handlers/local.js';
 import type { LocalFid } from '../handlers/local.js';
 import { MemoryFs } from '../handlers/memory.js';
+import type { MemoryFid } from '../handlers/memory.js';
 import type { Handler } from './handler.js';
 import { serve } from './serve.js';
 
@@ -183,6 +185,60 @@ describe('Twrite split across stream chunks', () => {
     expect(await c.next()).toEqual({ type: 'Rlerror', tag: 3, ecode: ERRNO.EIO });
     c.conn.close();
     await c.conn.done;
+  });
+
+  it('write and writev answered alike whether they return a count or a promise of one: counts, errors, bad counts, a fid not open', async () => {
+    const answers: Fcall[][] = [];
+    for (const late of [false, true]) {
+      const mem = new MemoryFs();
+      let fault: 'none' | 'throw' | 'overclaim' = 'none';
+      const answer = (count: () => number): number | Promise<number> => {
+        const f = (): number => {
+          if (fault === 'throw') throw new RemoteError(ERRNO.ENOSPC);
+          return fault === 'overclaim' ? count() + 1 : count();
+        };
+        return late ? Promise.resolve().then(f) : f();
+      };
+      const handler = Object.assign(Object.create(mem) as MemoryFs, {
+        write: (node: MemoryFid, offset: bigint, data: Uint8Array) => answer(() => mem.write(node, offset, data)),
+        writev: (node: MemoryFid, offset: bigint, data: readonly Uint8Array[]) => answer(() => mem.write(node, offset, Buffer.concat(data))),
+      }) as Handler<unknown>;
+      const c = raw(handler);
+      await createM(c);
+      const got: Fcall[] = [];
+      const small = pattern(5000, 1);
+      const split = pattern(40_000, 2);
+      // Whole frames go to write, split ones (over 16 KiB) to writev.
+      const both = async (tag: number) => {
+        got.push(await c.request({ type: 'Twrite', tag, fid: 1, offset: 0n, data: small }));
+        c.sendCut({ type: 'Twrite', tag: tag + 1, fid: 1, offset: 10n, data: split }, cuts(23 + split.length, 4));
+        got.push(await c.next());
+      };
+      await both(2);
+      fault = 'throw';
+      await both(4);
+      fault = 'overclaim';
+      await both(6);
+      fault = 'none';
+      expect(await c.request({ type: 'Twalk', tag: 8, fid: 0, newfid: 2, wnames: ['m'] })).toMatchObject({ type: 'Rwalk' });
+      got.push(await c.request({ type: 'Twrite', tag: 9, fid: 2, offset: 0n, data: small }));
+      const r = await c.request({ type: 'Tread', tag: 10, fid: 1, offset: 0n, count: 100_000 });
+      const want = Buffer.concat([small.subarray(0, 10), split]);
+      expectSame((r as { data: Uint8Array }).data, want);
+      answers.push(got);
+      c.conn.close();
+      await c.conn.done;
+    }
+    expect(answers[0]).toEqual([
+      { type: 'Rwrite', tag: 2, count: 5000 },
+      { type: 'Rwrite', tag: 3, count: 40_000 },
+      { type: 'Rlerror', tag: 4, ecode: ERRNO.ENOSPC },
+      { type: 'Rlerror', tag: 5, ecode: ERRNO.ENOSPC },
+      { type: 'Rlerror', tag: 6, ecode: ERRNO.EIO },
+      { type: 'Rlerror', tag: 7, ecode: ERRNO.EIO },
+      { type: 'Rlerror', tag: 9, ecode: ERRNO.EBADF },
+    ]);
+    expect(answers[1]).toEqual(answers[0]);
   });
 
   it('answers a split Twrite whose count[4] disagrees with its size[4] with EPROTO, and goes on serving', async () => {
