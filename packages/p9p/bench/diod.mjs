@@ -2,7 +2,11 @@
 // exporting the same temporary folder over loopback TCP and driven by the same p9p
 // client in the same run. Prints a markdown table with ratios p9p/diod.
 //
-//   node bench/diod.mjs [--mib 256] [--seconds 3] [--repeat 1]     (after the build)
+//   node bench/diod.mjs [--mib 256] [--seconds 3] [--repeat 1] [--warmup 1]     (after the build)
+//
+// Before any figure is measured, every figure is run once untimed on both servers (32 MiB,
+// 0.5 s): the servers are long-running processes, and a fresh p9p server otherwise pays
+// V8's compilation inside the first row measured (--warmup 0 measures from cold).
 //
 // With --repeat N every figure is measured N times (the servers taking turns to go
 // first) and the median is printed. Besides throughput, the CPU time each server
@@ -28,6 +32,7 @@ const arg = (name, dflt) => {
 const MIB = arg('mib', 256);
 const SECONDS = arg('seconds', 3);
 const REPEAT = arg('repeat', 1);
+const WARMUP = arg('warmup', 1);
 const SMALL_FILES = 1000;
 /** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
 const HZ = 100;
@@ -78,19 +83,19 @@ async function start(kind, dir) {
 
 const connect = (port, msize, dir) => dial({ address: `tcp!127.0.0.1!${port}` }).then((stream) => Session.connect({ stream, msize, aname: dir, uname: 'root', nUname: 0 }));
 
-async function seqWrite(port, dir, msize, path) {
+async function seqWrite(port, dir, msize, path, mib = MIB) {
   const s = await connect(port, msize, dir);
   const buf = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
   const f = await s.create({ path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC, mode: 0o644 }).catch(() => s.open({ path, flags: P9_DOTL_WRONLY | P9_DOTL_TRUNC }));
   const t0 = performance.now();
-  for (let off = 0; off < MIB << 20; off += buf.length) await f.write({ offset: off, data: buf });
+  for (let off = 0; off < mib << 20; off += buf.length) await f.write({ offset: off, data: buf });
   const ms = performance.now() - t0;
   await f.close();
   await s.close();
-  return { rate: MIB / (ms / 1000), units: MIB };
+  return { rate: mib / (ms / 1000), units: mib };
 }
 
-async function seqRead(port, dir, msize, path) {
+async function seqRead(port, dir, msize, path, mib = MIB) {
   const s = await connect(port, msize, dir);
   const f = await s.open({ path, flags: P9_DOTL_RDONLY });
   let total = 0;
@@ -103,14 +108,14 @@ async function seqRead(port, dir, msize, path) {
   const ms = performance.now() - t0;
   await f.close();
   await s.close();
-  if (total !== MIB << 20) throw new Error(`read ${total} bytes`);
-  return { rate: MIB / (ms / 1000), units: MIB };
+  if (total !== mib << 20) throw new Error(`read ${total} bytes`);
+  return { rate: mib / (ms / 1000), units: mib };
 }
 
-async function smallOps(port, dir, sessions, op) {
+async function smallOps(port, dir, sessions, op, seconds = SECONDS) {
   const ss = await Promise.all(Array.from({ length: sessions }, () => connect(port, 131072, dir)));
   let ops = 0;
-  const until = performance.now() + SECONDS * 1000;
+  const until = performance.now() + seconds * 1000;
   await Promise.all(
     ss.map(async (s, k) => {
       for (let i = k; performance.now() < until; i += sessions) {
@@ -128,7 +133,7 @@ async function smallOps(port, dir, sessions, op) {
     }),
   );
   await Promise.all(ss.map((s) => s.close()));
-  return { rate: ops / SECONDS, units: ops };
+  return { rate: ops / seconds, units: ops };
 }
 
 if (!existsSync(DIOD)) {
@@ -142,14 +147,15 @@ if (!existsSync(DIOD)) {
     const rows = [];
     const cases = [];
     for (const msize of [128 * 1024, 1024 * 1024]) {
-      cases.push({ name: `sequential write, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s) => seqWrite(p, dir, msize, `big-${s}`) });
-      cases.push({ name: `sequential read, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s) => seqRead(p, dir, msize, `big-${s}`) });
+      cases.push({ name: `sequential write, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s, warm) => seqWrite(p, dir, msize, `big-${s}`, warm ? 32 : MIB) });
+      cases.push({ name: `sequential read, msize ${msize / 1024} KiB (MB/s)`, per: 'ms/MiB', run: (p, s, warm) => seqRead(p, dir, msize, `big-${s}`, warm ? 32 : MIB) });
     }
     for (const n of [1, 16]) {
-      cases.push({ name: `walk+open+read 4 KiB+clunk, ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p) => smallOps(p, dir, n, 'open') });
-      cases.push({ name: `stat (walk+getattr+clunk), ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p) => smallOps(p, dir, n, 'stat') });
+      cases.push({ name: `walk+open+read 4 KiB+clunk, ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p, _s, warm) => smallOps(p, dir, n, 'open', warm ? 0.5 : SECONDS) });
+      cases.push({ name: `stat (walk+getattr+clunk), ${n} session${n > 1 ? 's' : ''} (ops/s)`, per: 'us/op', run: (p, _s, warm) => smallOps(p, dir, n, 'stat', warm ? 0.5 : SECONDS) });
     }
     const servers = { p9p: await start('p9p', dir), diod: await start('diod', dir) };
+    if (WARMUP) for (const c of cases) for (const who of ['p9p', 'diod']) await c.run(servers[who].port, who, true);
     let turn = 0;
     for (const c of cases) {
       const got = { p9p: { rate: [], cpu: [] }, diod: { rate: [], cpu: [] } };
@@ -171,7 +177,7 @@ if (!existsSync(DIOD)) {
     }
     await servers.p9p.stop();
     await servers.diod.stop();
-    console.log(`\np9p server (LocalFs) vs diod, same p9p client, loopback TCP; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z${REPEAT > 1 ? `, medians of ${REPEAT}` : ''}`);
+    console.log(`\np9p server (LocalFs) vs diod, same p9p client, loopback TCP; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z${REPEAT > 1 ? `, medians of ${REPEAT}` : ''}${WARMUP ? ', after an untimed warm-up pass' : ', from cold (--warmup 0)'}`);
     console.log('| figure | p9p | diod | p9p/diod | server CPU p9p | server CPU diod |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
     const cpu = (x, per) => `${per === 'us/op' ? x.toFixed(0) : x.toFixed(2)} ${per}`;
