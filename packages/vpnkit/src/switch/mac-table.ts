@@ -10,8 +10,8 @@
  *    Table 7-5).
  *
  * Bounded: at most `capacity` entries; learning into a full table evicts
- * the least recently seen entry (to within a second: see REORDER_MS).  Only unicast source addresses are
- * learned.  Time is passed in.
+ * the least recently seen entry (to within a second: see REORDER_MS).
+ * Only unicast source addresses are learned.  Time is passed in.
  */
 
 import type { EthernetAddress } from '../wire/index.js';
