@@ -66,11 +66,14 @@ async function connect(pipeline) {
   return { s, count };
 }
 
+let fresh = 0;
 const data1k = new Uint8Array(1024).fill(1);
 const data64k = new Uint8Array(65536).fill(2);
 const ops = {
   'writeFile 1 KiB (existing file)': (s, i) => s.writeFile({ path: `d/f${i % 100}`, data: data1k }),
   'writeFile 64 KiB (existing file)': (s, i) => s.writeFile({ path: `d/g${i % 100}`, data: data64k }),
+  // A name never written before (each call, each mode: its own counter).
+  'writeFile 1 KiB (new file)': (s) => s.writeFile({ path: `d/n${s === pip.s ? 'p' : 's'}${fresh++}`, data: data1k }),
   'readFile 1 KiB': (s, i) => s.readFile({ path: `d/f${i % 100}` }),
   'stat': (s, i) => s.stat({ path: `d/f${i % 100}` }),
   'mkdir + remove': async (s, i) => {
