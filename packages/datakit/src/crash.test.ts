@@ -91,8 +91,10 @@ describe.skipIf(!existsSync(cli))('crash safety: SIGKILL during a stream of comm
       await dk.close().catch(() => undefined);
       expect(inFlight).toBeLessThanOrEqual(1);
 
-      // Consistent as it was left, before anything touches it again.
+      // Consistent as it was left, before anything touches it again; the commits' packs
+      // within their bound (32, and those written while a merge was under way).
       expect(emptyObjects(gitdir)).toEqual([]);
+      expect(readdirSync(join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.idx')).length).toBeLessThanOrEqual(48);
       git('fsck', '--strict', '--no-dangling');
 
       // Restarted on the same repository (a socket file and any lock left behind must

@@ -11,7 +11,7 @@
  * objects, not paths: a fid that holds a file follows it across renames, and a removed
  * node is marked so further use fails with ENOENT, as on Unix.
  */
-import type { Oid, Store, TreeEntry } from '../store/store.js';
+import type { ObjectBatch, Oid, Store, TreeEntry } from '../store/store.js';
 import { alreadyExists, badName, FsError, isDir, noEntry, notDir } from './errors.js';
 
 let nextId = 1;
@@ -247,41 +247,42 @@ export class Overlay {
   }
 
   /**
-   * Writes what changed to the store. Returns the root tree and every object written
-   * (to be made durable before a ref points at them). Empty directories are left out.
+   * Writes what changed to the store (into `batch` if given: `Store.commitBatch` writes it).
+   * Returns the root tree and every object written (to be made durable before a ref
+   * points at them). Empty directories are left out.
    */
-  async writeTree(): Promise<{ tree: Oid; written: Oid[] }> {
+  async writeTree(batch?: ObjectBatch): Promise<{ tree: Oid; written: Oid[] }> {
     const written: Oid[] = [];
-    const tree = (await this.writeDir(this.root, written)) ?? (await this.store.writeTree([]));
+    const tree = (await this.writeDir(this.root, written, batch)) ?? (await this.store.writeTree([], batch));
     if (this.root.oid === undefined) written.push(tree);
     return { tree, written };
   }
 
-  private async writeDir(d: ODir, written: Oid[]): Promise<Oid | undefined> {
+  private async writeDir(d: ODir, written: Oid[], batch: ObjectBatch | undefined): Promise<Oid | undefined> {
     if (d.oid !== undefined) return d.oid;
     const entries: TreeEntry[] = [];
     for (const [name, c] of await this.children(d)) {
       if (c.kind === 'dir') {
-        const oid = await this.writeDir(c, written);
+        const oid = await this.writeDir(c, written, batch);
         if (oid !== undefined) entries.push({ mode: '040000', path: name, oid, type: 'tree' });
       } else if (c.kind === 'file') {
         let oid = c.oid;
         if (oid === undefined) {
-          oid = await this.store.writeBlob(await this.read(c));
+          oid = await this.store.writeBlob(await this.read(c), batch);
           written.push(oid);
         }
         entries.push({ mode: c.exec ? '100755' : '100644', path: name, oid, type: 'blob' });
       } else {
         let oid = c.oid;
         if (oid === undefined) {
-          oid = await this.store.writeBlob(new TextEncoder().encode(c.target));
+          oid = await this.store.writeBlob(new TextEncoder().encode(c.target), batch);
           written.push(oid);
         }
         entries.push({ mode: '120000', path: name, oid, type: 'blob' });
       }
     }
     if (entries.length === 0) return undefined;
-    const oid = await this.store.writeTree(entries);
+    const oid = await this.store.writeTree(entries, batch);
     written.push(oid);
     return oid;
   }

@@ -38,11 +38,19 @@ describe('commits', () => {
     const events: string[] = [];
     const synced = new Set<string>();
     const sync = store.syncObjects.bind(store);
+    const pack = store.commitBatch.bind(store);
     const update = store.updateBranch.bind(store);
     store.syncObjects = async (oids) => {
       for (const o of oids) synced.add(o);
       events.push('sync');
       return sync(oids);
+    };
+    // A transaction's objects go into one pack, made durable (fsynced) by commitBatch.
+    store.commitBatch = async (commit, batch, parents) => {
+      for (const o of batch.objects.keys()) synced.add(o);
+      events.push('pack');
+      await pack(commit, batch, parents);
+      for (const o of batch.loose) synced.add(o);
     };
     store.updateBranch = async (name, expected, next) => {
       events.push(`update ${name}`);
@@ -55,7 +63,7 @@ describe('commits', () => {
     await s.writeFile({ path: 'branch/master/transactions/t/rw/d/f', data: enc.encode('x') });
     await s.symlink({ path: 'branch/master/transactions/t/rw/l', target: 'd/f' });
     await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
-    expect(events).toEqual(['sync', 'update master']);
+    expect(events).toEqual(['pack', 'update master']);
     const head = git('rev-parse', 'master').trim();
     // Every object the commit needs was among those synced.
     const needed = git('rev-list', '--objects', head).split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0] ?? '');

@@ -10,7 +10,7 @@
  * "datakit <datakit@mobyproject.org>".
  */
 import { DatakitError } from '../errors.js';
-import type { CommitInfo, Oid, Signature, Store } from '../store/store.js';
+import type { CommitInfo, ObjectBatch, Oid, Signature, Store } from '../store/store.js';
 import { isOid, isValidBranchName } from '../store/store.js';
 import { alreadyExists, badName, FsError, invalidHash, mergeConflict, noEntry, notFastForward } from './errors.js';
 import { mergeTrees } from './merge.js';
@@ -244,12 +244,15 @@ export class Repo {
   /**
    * Writes a commit and starts making it durable (its new objects `written`, itself, and
    * its parents if they are still on their way): no branch moves to it before that is
-   * done (Store.syncObjectsFor). Returns its id.
+   * done (Store.syncObjectsFor). With `batch` (the tree's new objects, from
+   * Overlay.writeTree), the commit joins them and all are written as one pack
+   * (Store.commitBatch). Returns its id.
    */
-  async writeCommit(tree: Oid, parents: Oid[], message: string, written: Oid[]): Promise<Oid> {
+  async writeCommit(tree: Oid, parents: Oid[], message: string, written: Oid[], batch?: ObjectBatch): Promise<Oid> {
     const sig = this.signature();
-    const oid = await this.store.writeCommit({ tree, parents, message, author: sig, committer: sig });
-    this.store.syncObjectsFor(oid, [...written, oid], parents);
+    const oid = await this.store.writeCommit({ tree, parents, message, author: sig, committer: sig }, batch);
+    if (batch === undefined) this.store.syncObjectsFor(oid, [...written, oid], parents);
+    else await this.store.commitBatch(oid, batch, parents);
     return oid;
   }
 

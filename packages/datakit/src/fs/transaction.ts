@@ -96,8 +96,10 @@ export class Transaction {
     const parents = await this.parentList();
     const text = this.msg.text;
     const message = text === '' ? '(no commit message)' : text;
-    const { tree, written } = await this.overlay.exclusive(() => this.overlay.writeTree());
-    const commit = await this.repo.writeCommit(tree, parents, message, written);
+    // The commit's new objects are written together, as one pack.
+    const batch = this.repo.store.batch();
+    const { tree, written } = await this.overlay.exclusive(() => this.overlay.writeTree(batch));
+    const commit = await this.repo.writeCommit(tree, parents, message, written, batch);
     return { commit, tree, parents, message };
   }
 

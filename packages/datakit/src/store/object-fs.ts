@@ -30,6 +30,8 @@ import { deflate as deflateCb, deflateSync } from 'node:zlib';
 
 /** `objects/xx/<38 hex>`: a loose object file. */
 const LOOSE = /[/\\]objects[/\\][0-9a-f]{2}[/\\][0-9a-f]{38}$/;
+/** `objects/pack`, where isomorphic-git lists the packs. */
+const PACK_DIR = /[/\\]objects[/\\]pack[/\\]?$/;
 const deflate = promisify(deflateCb);
 /**
  * git's own level for loose objects: core.looseCompression defaults to 1 (best speed).
@@ -106,6 +108,11 @@ export function hashObject(type: 'blob' | 'tree' | 'commit', content: Uint8Array
   return { oid: createHash('sha1').update(raw).digest('hex'), raw };
 }
 
+/** An object's id: the SHA-1 of `<type> <size>\0<content>`. */
+export function objectId(type: 'blob' | 'tree' | 'commit', content: Uint8Array): string {
+  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+}
+
 /**
  * Writes one object of `type` into `gitdir` unless a whole loose copy is there already;
  * returns its id. (A packed copy is not looked for: a loose duplicate is harmless, and
@@ -124,7 +131,7 @@ export async function writeLooseObject(gitdir: string, type: 'blob' | 'tree' | '
  * node's fs for isomorphic-git, except for loose objects: written whole (`writeWhole`),
  * and an empty one (see above) reported absent so it is written again.
  */
-export function objectFs(): { promises: typeof nodeFs.promises } {
+export function objectFs(small?: (pack: string) => boolean): { promises: typeof nodeFs.promises } {
   // isomorphic-git probes every fs it is given, on every call, with readFile() and no
   // path; node answers with a freshly built TypeError (a stack trace each time).
   const probe = Object.assign(new TypeError('readFile: no path'), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -138,6 +145,15 @@ export function objectFs(): { promises: typeof nodeFs.promises } {
       }
       await writeWhole(path, typeof data === 'string' ? Buffer.from(data) : data);
     }) as typeof nodeFs.promises.writeFile,
+    // isomorphic-git looks for a packed object through the idx files in the order listed,
+    // loading each on first use: the many small packs (`small`) go last, so that reading
+    // an object from git's own packs does not load every one of theirs.
+    readdir: (async (path: unknown, opts?: unknown) => {
+      const list = await nodeFs.promises.readdir(path as string, opts as undefined);
+      if (small === undefined || typeof path !== 'string' || !PACK_DIR.test(path)) return list;
+      const last = (f: string): boolean => f.endsWith('.idx') && small(f.slice(0, -4));
+      return [...list.filter((f) => !last(f)), ...list.filter(last)];
+    }) as typeof nodeFs.promises.readdir,
     stat: (async (path: unknown, opts?: unknown) => {
       const st = await nodeFs.promises.stat(path as string, opts as nodeFs.StatOptions);
       if (typeof path === 'string' && st.size === 0 && LOOSE.test(path)) {
