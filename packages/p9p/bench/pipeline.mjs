@@ -76,6 +76,7 @@ const ops = {
   'writeFile 1 KiB (new file)': (s) => s.writeFile({ path: `d/n${s === pip.s ? 'p' : 's'}${fresh++}`, data: data1k }),
   'readFile 1 KiB': (s, i) => s.readFile({ path: `d/f${i % 100}` }),
   'stat': (s, i) => s.stat({ path: `d/f${i % 100}` }),
+  'stat (missing file: ENOENT)': (s, i) => s.stat({ path: `d/none${i % 100}` }).then(() => { throw new Error('found'); }, (e) => { if (e.code !== 'ENOENT') throw e; }),
   'mkdir + remove': async (s, i) => {
     await s.mkdir({ path: `d/m${i}` });
     await s.remove({ path: `d/m${i}` });

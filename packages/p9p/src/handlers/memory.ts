@@ -100,7 +100,7 @@ export interface MemoryFsOptions {
 }
 
 function err(errno: number, why?: string): RemoteError {
-  return new RemoteError(errno, why === undefined ? undefined : `${errnoName(errno)}: ${why}`);
+  return RemoteError.reply(errno, why === undefined ? undefined : `${errnoName(errno)}: ${why}`);
 }
 
 /**

@@ -104,11 +104,11 @@ const MIN_BATCH = 4096;
 const MAX_BATCHES = 64;
 
 function fail(errno: number, why: string): never {
-  throw new RemoteError(errno, `${errnoName(errno)}: ${why}`);
+  throw RemoteError.reply(errno, `${errnoName(errno)}: ${why}`);
 }
 
 function missing(what: string): never {
-  throw new RemoteError(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: the handler has no ${what}`);
+  throw RemoteError.reply(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: the handler has no ${what}`);
 }
 
 /** The classic state of an entry (every fid of a 9P2000/.u connection has one). */

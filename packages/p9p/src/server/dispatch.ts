@@ -37,11 +37,11 @@ export interface DispatchState<N> {
 }
 
 function fail(errno: number, why: string): never {
-  throw new RemoteError(errno, `${errnoName(errno)}: ${why}`);
+  throw RemoteError.reply(errno, `${errnoName(errno)}: ${why}`);
 }
 
 function missing(what: string): never {
-  throw new RemoteError(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: the handler has no ${what}`);
+  throw RemoteError.reply(ERRNO.EOPNOTSUPP, `EOPNOTSUPP: the handler has no ${what}`);
 }
 
 /** Where a request's AbortSignal comes from: made only if a handler asks (most never do). */

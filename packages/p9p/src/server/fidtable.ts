@@ -66,14 +66,14 @@ export class FidTable<N> {
   /** The entry of a live fid; RemoteError EBADF otherwise. */
   get(fid: number): FidEntry<N> {
     const e = this.fids.get(fid);
-    if (e === undefined || e === RESERVED) throw new RemoteError(ERRNO.EBADF, `EBADF: fid ${fid} is not in use`);
+    if (e === undefined || e === RESERVED) throw RemoteError.reply(ERRNO.EBADF, `EBADF: fid ${fid} is not in use`);
     return e;
   }
 
   /** Claims `fid` for a request that will create it: EBADF if in use, EMFILE past the bound. */
   reserve(fid: number): void {
-    if (this.fids.has(fid)) throw new RemoteError(ERRNO.EBADF, `EBADF: fid ${fid} is already in use`);
-    if (this.fids.size >= this.max) throw new RemoteError(ERRNO.EMFILE, `EMFILE: ${this.max} fids in use`);
+    if (this.fids.has(fid)) throw RemoteError.reply(ERRNO.EBADF, `EBADF: fid ${fid} is already in use`);
+    if (this.fids.size >= this.max) throw RemoteError.reply(ERRNO.EMFILE, `EMFILE: ${this.max} fids in use`);
     this.fids.set(fid, RESERVED);
     if (this.fids.size > this.highWater) this.highWater = this.fids.size;
   }

@@ -56,9 +56,15 @@ export async function lstatBig(path: string): Promise<BigIntStats> {
   return lstatSync(path, { bigint: true });
 }
 
-/** lstat(2) of `name` in directory `dirFd` (openat-style; never follows `name`). */
+/**
+ * lstat(2) of `name` in directory `dirFd` (openat-style; never follows `name`). A name that
+ * is not there is answered with our ENOENT: Node's own error would cost a stack trace and a
+ * formatted message for what a server answers all the time.
+ */
 export function lstatAt(dirFd: number, name: string): BigIntStats {
-  return lstatSync(at(dirFd, name), { bigint: true });
+  const st = lstatSync(at(dirFd, name), { bigint: true, throwIfNoEntry: false });
+  if (st === undefined) throw err(ERRNO.ENOENT);
+  return st;
 }
 
 /** Closes an fd this module opened, ignoring a failure (nothing else can be done about it). */
@@ -106,7 +112,7 @@ function openDirs(rootFd: number, path: readonly string[], n: number): number[] 
 }
 
 export function err(errno: number, why?: string): RemoteError {
-  return new RemoteError(errno, why === undefined ? undefined : `${errnoName(errno)}: ${why}`);
+  return RemoteError.reply(errno, why === undefined ? undefined : `${errnoName(errno)}: ${why}`);
 }
 
 /** The path that stands for openat(fd, name). */
