@@ -32,12 +32,22 @@ export type Errno =
   | 'EINTR'
   | 'EIO';
 
-/** A filesystem error: `code` is the errno answered, `message` datakit's text. */
+/**
+ * A filesystem error: `code` is the errno answered, `message` datakit's text. Made without a
+ * stack trace: it becomes a 9P reply (a lookup of a name that is not there is one), and the
+ * stack was most of what making one cost (p9p's RemoteError.reply, measured there).
+ */
 export class FsError extends DatakitError {
   declare readonly code: Errno;
 
   constructor(code: Errno, message: string, data: Record<string, unknown> = {}) {
-    super(code, message, data);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, message, data);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 
