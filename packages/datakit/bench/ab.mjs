@@ -11,29 +11,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dial, Session } from '@kitbox/p9p';
+import { datakitCommits, importBigTree } from './shared.mjs';
 
 const N = Number(process.env.N ?? 300);
 const modes = (process.env.FSYNC ?? 'both') === 'both' ? ['never', 'always'] : [process.env.FSYNC];
 const builds = { old: process.argv[2], new: process.argv[3] ?? new URL('../dist/cli/main.js', import.meta.url).pathname };
 if (!builds.old) throw new Error('usage: node bench/ab.mjs OLD_CLI [NEW_CLI]');
-const enc = new TextEncoder();
 const dir = mkdtempSync(join(tmpdir(), 'datakit-ab-'));
 const env = { ...process.env, GIT_AUTHOR_NAME: 'ab', GIT_AUTHOR_EMAIL: 'ab@kitbox.invalid', GIT_COMMITTER_NAME: 'ab', GIT_COMMITTER_EMAIL: 'ab@kitbox.invalid' };
 const git = (gitdir, args, input) => execFileSync('git', ['--git-dir', gitdir, ...args], { input, encoding: 'utf8', env }).trim();
-const bigPath = (i) => `d${String(i % 100).padStart(2, '0')}/f${String((i * 7) % 100).padStart(2, '0')}`;
 const TICK = 1000 / 100; // ms per clock tick (USER_HZ)
 
-function importBigTree(gitdir) {
-  const lines = ['commit refs/heads/big', 'committer ab <ab@kitbox.invalid> 1700000000 +0000', 'data 4', 'big', ''];
-  for (let d = 0; d < 100; d++) {
-    for (let f = 0; f < 100; f++) {
-      const p = `d${String(d).padStart(2, '0')}/f${String(f).padStart(2, '0')}`;
-      const body = `initial ${p}\n`;
-      lines.push(`M 100644 inline ${p}`, `data ${Buffer.byteLength(body)}`, body);
-    }
-  }
-  git(gitdir, ['fast-import', '--quiet'], `${lines.join('\n')}\n`);
-}
 
 const cpuMs = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -44,7 +32,7 @@ const children = new Set();
 async function start(name, cli, fsync) {
   const gitdir = join(dir, `${name}-${fsync}.git`);
   execFileSync('git', ['init', '-q', '--bare', gitdir]);
-  importBigTree(gitdir);
+  importBigTree(git, gitdir, 'big');
   const sock = join(dir, `${name}-${fsync}.sock`);
   const child = spawn(process.execPath, [cli, 'serve', '--git', gitdir, '--listen', `unix:${sock}`, `--fsync=${fsync}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
@@ -57,18 +45,11 @@ async function start(name, cli, fsync) {
     child.once('exit', (c) => reject(new Error(`${name} exited ${c}: ${err}`)));
   });
   const s = await Session.connect({ stream: await dial({ address: `unix!${sock}` }), pipeline: true });
-  const commit = async (branch, t, path, data) => {
-    const tx = `branch/${branch}/transactions/${t}`;
-    await s.mkdir({ path: tx });
-    await s.writeFile({ path: `${tx}/rw/${path}`, data: enc.encode(data) });
-    await s.writeFile({ path: `${tx}/ctl`, data: enc.encode('commit') });
-  };
   await s.mkdir({ path: 'branch/master' });
-  await commit('master', 'warm', 'file', 'warm\n');
-  await commit('big', 'warm', bigPath(N), 'warm\n');
+  const { small, big } = await datakitCommits(s, N);
   return {
-    small: (i) => commit('master', `s${i}`, 'file', `${i}\n`),
-    big: (i) => commit('big', `b${i}`, bigPath(i), `changed ${i}\n`),
+    small,
+    big,
     cpu: () => cpuMs(child.pid),
     async close() {
       await s.close();

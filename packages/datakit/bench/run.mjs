@@ -24,6 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dial, P9_DOTL_RDONLY, Session } from '@kitbox/p9p';
+import { bigPath, datakitCommits, importBigTree as importBig } from './shared.mjs';
 
 const N = Number(process.env.N ?? 200);
 const WATCH = Number(process.env.WATCH ?? 200);
@@ -43,22 +44,8 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-/** The path changed by commit i on the big tree: a different directory each time. */
-const bigPath = (i) => `d${String(i % 100).padStart(2, '0')}/f${String((i * 7) % 100).padStart(2, '0')}`;
 
-/** `git fast-import` a commit with 100 x 100 files onto `branch` (setup, not timed). */
-function importBigTree(gitdir, branch) {
-  const lines = [`commit refs/heads/${branch}`, 'committer bench <bench@kitbox.invalid> 1700000000 +0000', 'data 4', 'big', ''];
-  for (let d = 0; d < 100; d++) {
-    for (let f = 0; f < 100; f++) {
-      const p = `d${String(d).padStart(2, '0')}/f${String(f).padStart(2, '0')}`;
-      const body = `initial ${p}\n`;
-      lines.push(`M 100644 inline ${p}`, `data ${Buffer.byteLength(body)}`, body);
-    }
-  }
-  git(gitdir, ['fast-import', '--quiet'], `${lines.join('\n')}\n`);
-  return git(gitdir, ['rev-parse', branch]);
-}
+const importBigTree = (gitdir, branch) => importBig(git, gitdir, branch);
 
 /** Every server started, so that a run that fails midway leaves none behind. */
 const servers = new Set();
@@ -90,18 +77,11 @@ async function datakit(fsync) {
   // As DatakitClient does: each file operation's requests sent at once (p9p's `pipeline`).
   const a = await Session.connect({ stream: await dial({ address: `unix!${sock}` }), pipeline: PIPELINE });
   const b = await Session.connect({ stream: await dial({ address: `unix!${sock}` }) });
-  const commit = async (branch, t, path, data) => {
-    const tx = `branch/${branch}/transactions/${t}`;
-    await a.mkdir({ path: tx });
-    await a.writeFile({ path: `${tx}/rw/${path}`, data: enc.encode(data) });
-    await a.writeFile({ path: `${tx}/ctl`, data: enc.encode('commit') });
-  };
   await a.mkdir({ path: 'branch/master' });
-  await commit('master', 'warm', 'file', 'warm\n');
-  await commit('big', 'warm', bigPath(N), 'warm\n');
+  const { small, big } = await datakitCommits(a, N);
   return {
-    small: (i) => commit('master', `s${i}`, 'file', `${i}\n`),
-    big: (i) => commit('big', `b${i}`, bigPath(i), `changed ${i}\n`),
+    small,
+    big,
     /** Watch latencies: b reads head.live while a (or the git CLI) commits. */
     async watch() {
       const live = await b.open({ path: 'branch/master/head.live', flags: P9_DOTL_RDONLY });
