@@ -7,16 +7,9 @@ import git from 'isomorphic-git';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodePack, packEntries, packEntry } from './pack.js';
 import { objectId } from './object-fs.js';
+import { hasGit } from './git.fixture.js';
 import { Store } from './store.js';
 
-const hasGit = (() => {
-  try {
-    execFileSync('git', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const author = { name: 'Kitbox Test', email: 'test@kitbox.invalid', timestamp: 1_700_000_000 };
 const enc = new TextEncoder();

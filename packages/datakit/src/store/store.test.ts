@@ -3,16 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hasGit } from './git.fixture.js';
 import { Store, isValidBranchName } from './store.js';
 
-const hasGit = (() => {
-  try {
-    execFileSync('git', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasGit) console.log('skipping git interop tests: git is not installed');
 
 const author = { name: 'Kitbox Test', email: 'test@kitbox.invalid', timestamp: 1_700_000_000 };
