@@ -27,6 +27,7 @@ import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflate as deflateCb, deflateSync } from 'node:zlib';
+import { STORED_BELOW, zlibStored } from './zlib.js';
 
 /** `objects/xx/<38 hex>`: a loose object file. */
 const LOOSE = /[/\\]objects[/\\][0-9a-f]{2}[/\\][0-9a-f]{38}$/;
@@ -123,7 +124,9 @@ export async function writeLooseObject(gitdir: string, type: 'blob' | 'tree' | '
   const path = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
   if (present(path)) return oid;
   const opts = { level: LOOSE_LEVEL };
-  await writeWhole(path, raw.length < SYNC_DEFLATE ? deflateSync(raw, opts) : await deflate(raw, opts), base);
+  // Small objects stored, not compressed (zlib.ts); the rest deflated, large ones off the main thread.
+  const z = raw.length < STORED_BELOW ? zlibStored(raw) : raw.length < SYNC_DEFLATE ? deflateSync(raw, opts) : await deflate(raw, opts);
+  await writeWhole(path, z, base);
   return oid;
 }
 

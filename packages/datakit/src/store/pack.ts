@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
+import { STORED_BELOW, writeZlibStored, zlibStoredLength } from './zlib.js';
 
 export type PackType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -29,7 +30,7 @@ export interface PackEntry {
   crc: number;
 }
 
-/** An object's pack entry, deflated at `level`. */
+/** An object's pack entry: deflated at `level`, or below `STORED_BELOW` bytes stored (zlib.ts). */
 export function packEntry(oid: string, type: PackType, content: Uint8Array, level: number): PackEntry {
   const head: number[] = [];
   let n = content.length;
@@ -41,7 +42,14 @@ export function packEntry(oid: string, type: PackType, content: Uint8Array, leve
     n = Math.floor(n / 128);
   }
   head.push(b);
-  const bytes = Buffer.concat([Buffer.from(head), deflateSync(content, { level })]);
+  let bytes: Buffer;
+  if (content.length < STORED_BELOW) {
+    bytes = Buffer.allocUnsafe(head.length + zlibStoredLength(content.length));
+    bytes.set(head, 0);
+    writeZlibStored(content, bytes, head.length);
+  } else {
+    bytes = Buffer.concat([Buffer.from(head), deflateSync(content, { level })]);
+  }
   return { oid, bytes, crc: crc32(bytes) };
 }
 
