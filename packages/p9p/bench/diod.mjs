@@ -19,7 +19,7 @@
 // clunk, or stat = walk + getattr + clunk, from 1 and 16 sessions at once.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.mjs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session, dial, P9_DOTL_RDONLY, P9_DOTL_WRONLY, P9_DOTL_TRUNC } from '../dist/index.js';
@@ -49,14 +49,6 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitForPort(port) {
   const until = Date.now() + 10_000;

@@ -14,7 +14,7 @@
 //   node bench/floor.mjs [--seconds 3] [--rounds 3]      (after the build; needs diod)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session, dial, P9_DOTL_RDONLY } from '../dist/index.js';
@@ -64,13 +64,6 @@ function cpu(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return [Number(x[11]) * 10, Number(x[12]) * 10]; // ms (USER_HZ 100)
-}
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 async function start(kind, dir) {
   const port = await freePort();
