@@ -286,6 +286,13 @@ export class TcpNat {
         this.reject(ip, syn);
         return;
       }
+      // The gateway's services share the connection table's bound: each session holds a Duplex
+      // and a TCP connection like any other flow.
+      if (this.flows.size >= this.opts.maxConnections) {
+        this.counters.overflow++;
+        this.reject(ip, syn);
+        return;
+      }
       socket = service();
     } else {
       const hostAddr = this.hostAddress(dst);
