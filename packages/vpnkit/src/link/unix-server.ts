@@ -6,13 +6,18 @@ import { chmodSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Link } from '../switch/link.js';
 
-/** Listens on `path` (a stale socket file is removed first), mode 0600: owner only. */
-export function listenUnix(server: Server, path: string): Promise<void> {
+/**
+ * Listens on `path` (a stale socket file is removed first), mode 0600: owner only.
+ * Once listening, a failed accept (EMFILE, ENFILE, ENOMEM) is passed to `onError`
+ * (default: ignored): the server keeps listening and the next connection is taken.
+ */
+export function listenUnix(server: Server, path: string, onError: (err: Error) => void = () => undefined): Promise<void> {
   rmSync(path, { force: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
       server.off('error', reject);
+      server.on('error', onError);
       try {
         chmodSync(path, 0o600);
         resolve();

@@ -190,7 +190,7 @@ export class PortForwarder {
     const server = this.host.tcpServer((socket: net.Socket) => {
       this.tcp.openToGuest(socket, guest, guestPort, id);
     });
-    const port = await listen(hostIp, hostPort, (cb) => server.once('error', cb), (p, h, cb) => server.listen(p, h, cb), () => {
+    const port = await listen(hostIp, hostPort, (cb) => server.on('error', cb), (p, h, cb) => server.listen(p, h, cb), () => {
       const addr = server.address();
       return typeof addr === 'object' && addr !== null ? addr.port : 0;
     });
@@ -209,7 +209,7 @@ export class PortForwarder {
   private async exposeUdp(hostIp: string, hostPort: number, guest: IpAddress, guestPort: number): Promise<Active> {
     const socket: dgram.Socket = this.host.udpSocket(hostIp.includes(':') ? 6 : 4);
     const gateway = this.gatewayFor(guest);
-    const port = await listen(hostIp, hostPort, (cb) => socket.once('error', cb), (p, h, cb) => socket.bind(p, h, cb), () => socket.address().port);
+    const port = await listen(hostIp, hostPort, (cb) => socket.on('error', cb), (p, h, cb) => socket.bind(p, h, cb), () => socket.address().port);
     const id = `udp:${endpoint(hostIp, port)}`;
     const byClient = new Map<string, UdpClient>();
     const release = (c: UdpClient): void => {
@@ -265,7 +265,11 @@ export class PortForwarder {
   }
 }
 
-/** Bind a listener, turning the bind error into a ForwardError. */
+/**
+ * Bind a listener, turning the bind error into a ForwardError.  The error listener stays: later
+ * errors (a failed accept such as EMFILE, a UDP send the host refused) are dropped and the
+ * listener goes on, instead of an 'error' with no listener ending the process.
+ */
 function listen(
   hostIp: string,
   hostPort: number,
