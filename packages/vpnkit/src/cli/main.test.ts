@@ -7,7 +7,25 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { encodeCommand, encodeInit, VMNET_RESP_DISCONNECT, VMNET_RESP_VIF } from '../link/vmnet-proto.js';
+import {
+  DhcpMessageType,
+  DhcpPacket,
+  DhcpRepr,
+  EtherType,
+  EthernetAddress,
+  EthernetFrame,
+  EthernetRepr,
+  IpProtocol,
+  Ipv4Address,
+  Ipv4Packet,
+  Ipv4Repr,
+  UdpPacket,
+  UdpRepr,
+  parseFrame,
+} from '../wire/index.js';
 
 const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const built = existsSync(bin);
@@ -23,6 +41,66 @@ function call(socketPath: string, method: string, path: string, body?: string): 
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Bytes from a socket, `n` at a time. */
+function reader(sock: Socket): (n: number) => Promise<Buffer> {
+  let buf = Buffer.alloc(0);
+  let want: { n: number; resolve: (b: Buffer) => void } | undefined;
+  const pump = (): void => {
+    if (want !== undefined && buf.length >= want.n) {
+      const out = Buffer.from(buf.subarray(0, want.n));
+      buf = buf.subarray(want.n);
+      const w = want;
+      want = undefined;
+      w.resolve(out);
+    }
+  };
+  sock.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    pump();
+  });
+  return (n) =>
+    new Promise((resolve) => {
+      want = { n, resolve };
+      pump();
+    });
+}
+
+/** A DHCPDISCOVER from `mac`, as a 2-byte little-endian length-prefixed VMN3T frame. */
+function discoverFrame(mac: EthernetAddress): Buffer {
+  const dhcp: DhcpRepr = {
+    messageType: DhcpMessageType.Discover,
+    transactionId: 7,
+    clientHardwareAddr: mac,
+    clientIp: 0,
+    yourIp: 0,
+    serverIp: 0,
+    relayAgentIp: 0,
+    broadcast: true,
+  };
+  const payload = new Uint8Array(DhcpRepr.bufferLen(dhcp));
+  DhcpRepr.emit(dhcp, DhcpPacket.unchecked(payload));
+  const ipr: Ipv4Repr = { src: 0, dst: Ipv4Address.BROADCAST, protocol: IpProtocol.Udp, payloadLen: 8 + payload.length, ttl: 64 };
+  const f = Buffer.alloc(2 + 14 + 20 + 8 + payload.length);
+  f.writeUInt16LE(f.length - 2, 0);
+  const b = new Uint8Array(f.buffer, f.byteOffset + 2, f.length - 2);
+  EthernetRepr.emit({ src: mac, dst: EthernetAddress.BROADCAST, etherType: EtherType.Ipv4 }, EthernetFrame.unchecked(b));
+  Ipv4Repr.emit(ipr, Ipv4Packet.unchecked(b.subarray(14)));
+  UdpRepr.emit({ srcPort: 68, dstPort: 67, payload }, UdpPacket.unchecked(b.subarray(34)), ipr.src, ipr.dst);
+  return f;
+}
+
+/** VMN3T handshake with a preferred IPv4 address; the 258-byte reply. */
+async function handshake(path: string, uuid: string, ip: string): Promise<{ sock: Socket; read: (n: number) => Promise<Buffer>; reply: Buffer }> {
+  const sock = connect(path);
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  sock.on('error', () => undefined);
+  const read = reader(sock);
+  sock.write(encodeInit());
+  await read(49);
+  sock.write(encodeCommand({ kind: 'preferredIpv4', uuid, ip: Ipv4Address.parse(ip) }));
+  return { sock, read, reply: await read(258) };
 }
 
 describe.skipIf(!built)('vpnkit CLI', () => {
@@ -66,6 +144,47 @@ describe.skipIf(!built)('vpnkit CLI', () => {
       expect(await exit).toBe(0);
       expect(statSync(join(dir, 'x.pcap')).size).toBeGreaterThanOrEqual(24); // the pcap header at least
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("hyperkit's preferred_ipv4 is what the VIF's DHCP client is offered; one taken or outside the pool is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vpnkit-cli-'));
+    const eth = join(dir, 'eth.sock');
+    const child = spawn('node', [bin, '--ethernet', `unix:${eth}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      for (let i = 0; i < 100 && !err.includes('Ctrl-C stops'); i++) await new Promise((r) => setTimeout(r, 100));
+      const a = await handshake(eth, '11111111-2222-3333-4444-555555555555', '192.168.65.50');
+      expect(a.reply[0]).toBe(VMNET_RESP_VIF);
+      const mac = new Uint8Array(a.reply.subarray(5, 11)) as EthernetAddress;
+      a.sock.write(discoverFrame(mac));
+      // The first frame back is the OFFER (nothing else talks on this link).
+      const len = (await a.read(2)).readUInt16LE(0);
+      const offer = parseFrame(new Uint8Array(await a.read(len)));
+      if (offer.network.kind !== 'ipv4' || offer.network.transport.kind !== 'udp') throw new Error('not a UDP frame');
+      const d = DhcpRepr.parse(DhcpPacket.checked(offer.network.transport.udp.payload));
+      expect(d.messageType).toBe(DhcpMessageType.Offer);
+      expect(Ipv4Address.format(d.yourIp)).toBe('192.168.65.50');
+      // Another VIF asking for the same address, and one asking outside the pool: a disconnect with the reason.
+      for (const [uuid, ip] of [
+        ['66666666-2222-3333-4444-555555555555', '192.168.65.50'],
+        ['77777777-2222-3333-4444-555555555555', '10.1.2.3'],
+      ] as const) {
+        const b = await handshake(eth, uuid, ip);
+        expect(b.reply[0]).toBe(VMNET_RESP_DISCONNECT);
+        expect(b.reply.subarray(2, 2 + (b.reply[1] as number)).toString()).toContain(`preferred IPv4 address ${ip} is not available`);
+        b.sock.destroy();
+      }
+      a.sock.destroy();
+      expect(err).toContain('vpnkit: 192.168.65.50 reserved for VIF 11111111-2222-3333-4444-555555555555');
+      expect(err).toContain('vpnkit: refused VIF 77777777-2222-3333-4444-555555555555: preferred IPv4 10.1.2.3');
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);

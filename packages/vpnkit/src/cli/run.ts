@@ -3,19 +3,19 @@
  * capture, from flags (see args.ts).  Runs until SIGINT/SIGTERM, then
  * closes every link, listener and host socket.
  */
-import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ControlServer } from '../control/server.js';
 import { DnsForwarder } from '../dns/index.js';
 import { QemuStreamServer } from '../link/qemu.js';
 import { TapLink } from '../link/tap/index.js';
-import { VmnetServer } from '../link/vmnet.js';
+import { VmnetServer, defaultVif } from '../link/vmnet.js';
+import type { VmnetCommand, VmnetVif } from '../link/vmnet-proto.js';
 import { Stack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
-import { PcapWriter } from '../testing/pcap.js';
 import { resolveStackConfig } from '../stack/config.js';
 import { Ipv4Address, Ipv6Address } from '../wire/index.js';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args.js';
+import { CaptureFile } from './capture.js';
 
 function stackOptions(o: CliOptions): StackOptions {
   const s: { -readonly [K in keyof StackOptions]: StackOptions[K] } = {};
@@ -47,6 +47,23 @@ function v6Names(config: StackOptions, names: Record<string, string[]>): Record<
     'host.docker.internal': [...(names['host.docker.internal'] ?? []), Ipv6Address.format(c.hostIpv6)],
     'gateway.docker.internal': [...(names['gateway.docker.internal'] ?? []), Ipv6Address.format(c.gatewayIpv6)],
   };
+}
+
+/**
+ * hyperkit's `preferred_ipv4=`: the address is pinned to the VIF's MAC in the DHCP pool, so
+ * the guest's DHCP client gets it; one outside the pool or pinned to another VIF refuses the
+ * connection with the reason (moby/vpnkit refuses it likewise).
+ */
+function vifFor(stack: Stack, cmd: VmnetCommand): VmnetVif | string {
+  const vif = defaultVif(cmd, stack.config.mtu);
+  if (cmd.kind !== 'preferredIpv4') return vif;
+  const ip = Ipv4Address.format(cmd.ip);
+  if (stack.gateway.dhcp.reserve(vif.mac, cmd.ip)) {
+    console.error(`vpnkit: ${ip} reserved for VIF ${cmd.uuid}`);
+    return vif;
+  }
+  console.error(`vpnkit: refused VIF ${cmd.uuid}: preferred IPv4 ${ip} is outside the DHCP pool or taken`);
+  return `preferred IPv4 address ${ip} is not available (outside the DHCP pool or used by another VIF)`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -82,17 +99,17 @@ export async function main(argv: string[]): Promise<number> {
   const closers: Array<() => Promise<void> | void> = [];
   try {
     if (o.pcap !== undefined) {
-      const out = createWriteStream(o.pcap, { mode: 0o600 });
-      await new Promise<void>((resolve, reject) => {
-        out.once('open', () => resolve());
-        out.once('error', reject);
+      const path = o.pcap;
+      const file = await CaptureFile.open(path, undefined, (err) => console.error(`vpnkit: --pcap ${path}: ${err.message}; capture stopped`));
+      stack.switch.capture((f) => file.record(f));
+      closers.push(async () => {
+        stack.switch.capture(undefined);
+        const s = await file.close();
+        if (s.dropped > 0) console.error(`vpnkit: --pcap ${path}: ${s.frames} frames recorded, ${s.dropped} not (the file could not keep up)`);
       });
-      const writer = new PcapWriter((c) => out.write(c));
-      stack.switch.capture((f) => writer.write(f, Date.now()));
-      closers.push(() => new Promise<void>((r) => out.end(r)));
     }
     for (const path of o.ethernet) {
-      const server = new VmnetServer((c) => void stack.addLink(c.link), { mtu: stack.config.mtu });
+      const server = new VmnetServer((c) => void stack.addLink(c.link), { mtu: stack.config.mtu, vifFor: (cmd) => vifFor(stack, cmd) });
       await server.listen(path);
       closers.push(() => server.close());
       console.error(`vpnkit: VMN3T on unix:${path}`);

@@ -9,5 +9,5 @@ export {
   type StreamLinkOptions,
   type StreamLinkStats,
 } from './stream-link.js';
-export { VmnetServer, macForUuid, type VmnetConnection, type VmnetServerOptions } from './vmnet.js';
+export { VmnetServer, defaultVif, macForUuid, type VmnetConnection, type VmnetServerOptions } from './vmnet.js';
 export * from './vmnet-proto.js';

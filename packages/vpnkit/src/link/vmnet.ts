@@ -54,6 +54,13 @@ export interface VmnetConnection {
   readonly vif: VmnetVif;
 }
 
+/** The VIF a client gets unless `vifFor` says otherwise: `mtu`, max packet mtu + 50, MAC from its uuid. */
+export function defaultVif(cmd: VmnetCommand, mtu: number): VmnetVif {
+  // mtu + 50 leaves room for the Ethernet header and tags, as moby/vpnkit's Vif.create does (to our
+  // reading of it); capped by the 2-byte frame length.
+  return { mtu, maxPacketSize: Math.min(mtu + 50, 0xffff), mac: macForUuid(cmd.uuid) };
+}
+
 export class VmnetServer {
   private readonly server: Server;
   private readonly links = new Set<Link>();
@@ -66,13 +73,6 @@ export class VmnetServer {
   ) {
     this.server = createServer((sock) => this.accept(sock));
     this.server.maxConnections = opts.maxConnections ?? 16;
-  }
-
-  private defaultVif(cmd: VmnetCommand): VmnetVif {
-    const mtu = this.opts.mtu ?? 1500;
-    // mtu + 50 leaves room for the Ethernet header and tags, as moby/vpnkit's Vif.create does (to our
-    // reading of it); capped by the 2-byte frame length.
-    return { mtu, maxPacketSize: Math.min(mtu + 50, 0xffff), mac: macForUuid(cmd.uuid) };
   }
 
   private accept(sock: Socket): void {
@@ -104,7 +104,7 @@ export class VmnetServer {
       if (buf.length < VMNET_COMMAND_LEN) return;
       const cmd = decodeCommand(buf.subarray(0, VMNET_COMMAND_LEN));
       if (cmd === undefined) return fail('bad command', encodeDisconnect('unknown command'));
-      const vif = this.opts.vifFor?.(cmd) ?? this.defaultVif(cmd);
+      const vif = this.opts.vifFor?.(cmd) ?? defaultVif(cmd, this.opts.mtu ?? 1500);
       if (typeof vif === 'string') return fail('refused', encodeDisconnect(vif));
       clearTimeout(timer);
       sock.off('data', onData);

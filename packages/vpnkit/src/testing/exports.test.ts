@@ -19,6 +19,8 @@ describe('@kitbox/vpnkit public API: stack, links, test kit', () => {
       'StreamLink',
       'QemuStreamServer',
       'VmnetServer',
+      'defaultVif',
+      'dnsTcpService',
       'encodeInit',
       'decodeCommand',
       'encodeVif',
