@@ -118,6 +118,10 @@ export interface LocalFid {
   access?: number;
   /** A directory's listing, taken when read from cookie 0. */
   listing?: DirEntryRef[];
+  /** Operations using `fd` that have not finished (reads and writes in the thread pool, readdir, fsync). */
+  uses?: number;
+  /** Clunked while `uses` > 0: the fd the last of them closes (until then no other open can be given its number). */
+  closing?: number;
 }
 
 /**
@@ -238,8 +242,30 @@ export class LocalFs implements Handler<LocalFid> {
     if (fd === undefined) return;
     fid.fd = undefined;
     fid.listing = undefined;
+    if ((fid.uses ?? 0) > 0) {
+      // A read, write or readdir on it is still running (in the thread pool, with the fd's
+      // number): closing now would let the next open anywhere take that number and the
+      // pending operation read or write that file instead. The last one closes it.
+      fid.closing = fd;
+      return;
+    }
     this.open--;
     closeSync(fd);
+  }
+
+  /** Counts `r`, when it is pending, as a use of the fid's fd until it settles (see clunk). */
+  private held<T>(fid: LocalFid, r: T | Promise<T>): T | Promise<T> {
+    if (!(r instanceof Promise)) return r;
+    fid.uses = (fid.uses ?? 0) + 1;
+    return r.finally(() => {
+      fid.uses = (fid.uses ?? 1) - 1;
+      const fd = fid.closing;
+      if (fid.uses === 0 && fd !== undefined) {
+        fid.closing = undefined;
+        this.open--;
+        closeQuiet(fd);
+      }
+    });
   }
 
   lopen(fid: LocalFid, flags: number): { qid: Qid; iounit: number; node: LocalFid } {
@@ -303,14 +329,14 @@ export class LocalFs implements Handler<LocalFid> {
     const fd = this.openFd(fid);
     if (fid.kind === 'dir') throw err(ERRNO.EISDIR);
     if (fid.access === 1) throw err(ERRNO.EBADF, 'not open for reading');
-    return readFd(fd, buf, buf.length, position(offset));
+    return this.held(fid, readFd(fd, buf, buf.length, position(offset)));
   }
 
   write(fid: LocalFid, offset: bigint, data: Uint8Array): number | Promise<number> {
     const fd = this.openFd(fid);
     if (this.readOnly) throw err(ERRNO.EROFS);
     if (fid.access !== 1 && fid.access !== 2) throw err(ERRNO.EBADF, 'not open for writing');
-    return writeFd(fd, data, position(offset));
+    return this.held(fid, writeFd(fd, data, position(offset)));
   }
 
   /** A Twrite that arrived in pieces: written as they are, with one pwritev (no copy into one buffer). */
@@ -320,12 +346,16 @@ export class LocalFs implements Handler<LocalFid> {
     if (fid.access !== 1 && fid.access !== 2) throw err(ERRNO.EBADF, 'not open for writing');
     let len = 0;
     for (const p of data) len += p.length;
-    return writevFd(fd, data, len, position(offset));
+    return this.held(fid, writevFd(fd, data, len, position(offset)));
   }
 
-  async readdir(fid: LocalFid, offset: bigint, count: number): Promise<Dirent[]> {
+  readdir(fid: LocalFid, offset: bigint, count: number): Promise<Dirent[]> {
     const fd = this.openFd(fid);
     if (fid.kind !== 'dir') throw err(ERRNO.ENOTDIR);
+    return this.held(fid, this.readdirAt(fid, fd, offset, count)) as Promise<Dirent[]>;
+  }
+
+  private async readdirAt(fid: LocalFid, fd: number, offset: bigint, count: number): Promise<Dirent[]> {
     // Cookies are positions in a listing taken at cookie 0 (rewinddir), so
     // they stay stable however the directory changes while it is read.
     if (offset === 0n || fid.listing === undefined) {
@@ -541,7 +571,7 @@ export class LocalFs implements Handler<LocalFid> {
 
   async fsync(fid: LocalFid, datasync: number): Promise<void> {
     const sync = datasync !== 0 ? fdatasyncFd : fsyncFd;
-    if (fid.fd !== undefined) return sync(fid.fd);
+    if (fid.fd !== undefined) return this.held(fid, sync(fid.fd));
     const fd = await this.atNode(fid, (d, name) => openFd(at(d, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK));
     await sync(fd).finally(() => closeFd(fd));
   }

@@ -76,7 +76,7 @@ import { encodeStat } from '../codec/stat.js';
 import type { Dialect, Qid, Stat, Tcreate, Topen, Tread, Twstat } from '../codec/types.js';
 import { ERRNO, errnoName } from '../channel/errno.js';
 import { RemoteError } from '../channel/errors.js';
-import type { ClassicFid, DirRead, FidEntry } from './fidtable.js';
+import { tookNode, type ClassicFid, type DirRead, type FidEntry } from './fidtable.js';
 import type { AttrReply, Awaitable, Handler, RequestContext, SetattrRequest } from './handler.js';
 
 /** What the translation needs of the connection. */
@@ -87,6 +87,8 @@ export interface ClassicState<N> {
   /** The entry of a live fid (EBADF otherwise): for DMLINK's target. */
   fid(n: number): FidEntry<N>;
   release: (node: N) => Awaitable<void>;
+  /** False once the connection is gone or a Tversion reset it (see tookNode). */
+  alive: () => boolean;
 }
 
 const S_IFMT = 0o170000;
@@ -225,8 +227,7 @@ export async function open<N>(s: ClassicState<N>, e: FidEntry<N>, m: Topen, ctx:
   const h = s.handler;
   if (h.lopen === undefined) missing('lopen');
   const r = await h.lopen(e.node, openFlags(m.mode, s.dialect === '9P2000.u'), ctx);
-  if (r.node !== undefined) e.node = r.node;
-  e.opened = true;
+  if (!(await tookNode(s.release, s.alive, e, r.node))) fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
   c.dir = (r.qid.type & QTDIR) !== 0;
   c.rclose = (m.mode & ORCLOSE) !== 0;
   c.dirRead = undefined;
@@ -305,8 +306,7 @@ export async function create<N>(s: ClassicState<N>, e: FidEntry<N>, m: Tcreate, 
     qid = r.qid;
     iounit = r.iounit;
   }
-  e.node = node;
-  e.opened = true;
+  if (!(await tookNode(s.release, s.alive, e, node))) fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
   c.names = [...c.names, name];
   c.dir = isDir;
   c.rclose = (m.mode & ORCLOSE) !== 0;

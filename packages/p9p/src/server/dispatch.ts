@@ -20,7 +20,7 @@ import { RemoteError } from '../channel/errors.js';
 import { ERRNO, errnoName } from '../channel/errno.js';
 import * as classic from './classic.js';
 import type { ClassicState } from './classic.js';
-import type { FidEntry, FidTable } from './fidtable.js';
+import { tookNode, type FidEntry, type FidTable } from './fidtable.js';
 import type { AttrReply, Awaitable, Handler, RequestContext } from './handler.js';
 import { joinPieces, piecesLength } from './twrite.js';
 
@@ -83,6 +83,8 @@ function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, entry:
   s.fids.unreserve(fid);
   return s.release(entry.node);
 }
+
+const gone = (): never => fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
 
 type Reply = Fcall | InPlaceRread;
 
@@ -149,11 +151,9 @@ export function dispatch<N>(
       const e = s.fids.get(m.fid);
       needClosed(e);
       if (h.lopen === undefined) missing('lopen');
-      return then(h.lopen(e.node, m.flags, ctxOf(e, signal)), (r) => {
-        if (r.node !== undefined) e.node = r.node;
-        e.opened = true;
-        return { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit };
-      });
+      return then(h.lopen(e.node, m.flags, ctxOf(e, signal)), (r) =>
+        then(tookNode(s.release, alive, e, r.node), (ok): Fcall => (ok ? { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit } : gone())),
+      );
     }
     case 'Tread': {
       const e = s.fids.get(m.fid);
@@ -292,8 +292,7 @@ async function dispatchAsync<N>(
       if (h.lcreate === undefined) missing('lcreate');
       const old = e.node;
       const r = await h.lcreate(e.node, { name: m.name, flags: m.flags, mode: m.mode, gid: m.gid }, ctxOf(e, signal));
-      e.node = r.node;
-      e.opened = true;
+      if (!(await tookNode(s.release, alive, e, r.node))) return gone();
       if (old !== r.node) await s.release(old);
       return { type: 'Rlcreate', tag, qid: r.qid, iounit: r.iounit };
     }
@@ -399,12 +398,12 @@ async function dispatchAsync<N>(
     case 'Topen': {
       const e = s.fids.get(m.fid);
       needClosed(e);
-      return { type: 'Ropen', tag, ...(await classic.open(classicState(s), e, m, ctxOf(e, signal))) };
+      return { type: 'Ropen', tag, ...(await classic.open(classicState(s, alive), e, m, ctxOf(e, signal))) };
     }
     case 'Tcreate': {
       const e = s.fids.get(m.fid);
       needClosed(e);
-      return { type: 'Rcreate', tag, ...(await classic.create(classicState(s), e, m, ctxOf(e, signal))) };
+      return { type: 'Rcreate', tag, ...(await classic.create(classicState(s, alive), e, m, ctxOf(e, signal))) };
     }
     case 'Tstat': {
       const e = s.fids.get(m.fid);
@@ -422,8 +421,8 @@ async function dispatchAsync<N>(
   }
 }
 
-function classicState<N>(s: DispatchState<N>): ClassicState<N> {
-  return { handler: s.handler, dialect: s.dialect, msize: s.msize, fid: (n) => s.fids.get(n), release: s.release };
+function classicState<N>(s: DispatchState<N>, alive: () => boolean = () => true): ClassicState<N> {
+  return { handler: s.handler, dialect: s.dialect, msize: s.msize, fid: (n) => s.fids.get(n), release: s.release, alive };
 }
 
 /** size[4] type[1] tag[2] count[4]: where Rread's data starts in its frame. */

@@ -103,3 +103,26 @@ export class FidTable<N> {
     return out;
   }
 }
+
+/**
+ * Puts on `e` the node a handler opened or created for it (Tlopen, Tlcreate, Topen,
+ * Tcreate). If the connection went away or a Tversion emptied the fid table while the
+ * handler ran, `e` was released already (with the node it had then) and nobody would
+ * release the new one, an open file of the handler's: it is released here and the
+ * request fails (its reply goes nowhere). True when `e` took it.
+ */
+export function tookNode<N>(
+  release: (node: N) => void | PromiseLike<void>,
+  alive: () => boolean,
+  e: FidEntry<N>,
+  node: N | undefined,
+): boolean | Promise<boolean> {
+  if (alive()) {
+    if (node !== undefined) e.node = node;
+    e.opened = true;
+    return true;
+  }
+  if (node === undefined || node === e.node) return false;
+  const r = release(node);
+  return r !== undefined && typeof r.then === 'function' ? Promise.resolve(r).then(() => false) : false;
+}

@@ -333,8 +333,16 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
   /** Replies written but not yet taken by the stream (bounded with running requests). */
   let queued = 0;
 
+  /**
+   * Requests a Tversion cancelled whose handlers have not finished: out of `running` (their
+   * tags are free) but still holding what they hold (a read buffer, a pool thread).
+   */
+  let cancelledBusy = 0;
+
   function flow(): void {
-    const full = running.size + parked >= maxInflight || queued >= maxInflight;
+    // Requests running (or parked, or cancelled but still working) and replies the stream has
+    // not taken share one bound: a client that sends without reading holds at most maxInflight.
+    const full = running.size + parked + cancelledBusy + queued >= maxInflight;
     if (full && !paused && live) {
       paused = true;
       channel.pause();
@@ -506,7 +514,7 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       return;
     }
     if (m.type === 'Tversion') {
-      version(m.msize, m.version);
+      version(m.tag, m.msize, m.version);
       return;
     }
     if (dialect === undefined) {
@@ -547,12 +555,22 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
     start(msg.tag, claimsOf(msg), (signal, alive) => dispatch(state, msg, signal, alive, rest));
   }
 
-  function version(asked: number, askedVersion: string): void {
+  function version(tag: number, asked: number, askedVersion: string): void {
     // Abort everything outstanding and free every fid, then answer.
     for (const r of running.values()) {
       r.flushed = true;
       r.cancelled = true;
       r.ac.abort(new ChannelError('closed', 'Tversion'));
+      if (!r.ended) {
+        cancelledBusy++;
+        void r.done.then(
+          () => undefined,
+          () => undefined,
+        ).finally(() => {
+          cancelledBusy--;
+          flow();
+        });
+      }
     }
     running.clear();
     for (const e of fids.drain()) void drop(e);
@@ -565,7 +583,8 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       pool = [];
       channel.maxSize = msize;
     }
-    void send({ type: 'Rversion', tag: NOTAG, msize: v.msize, version: v.version });
+    // version(5): the tag "should be NOTAG"; the reply carries the request's, whatever it was.
+    void send({ type: 'Rversion', tag, msize: v.msize, version: v.version });
   }
 
   function shutdown(): void {
