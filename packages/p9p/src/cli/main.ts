@@ -139,9 +139,21 @@ async function client(cmd: Extract<Command, { kind: 'client' }>, io: Io): Promis
   }
 }
 
+/**
+ * Connections `p9p serve` serves at once; past it a new connection is closed as soon as it
+ * is accepted. Each may hold up to maxInflight requests and replies of msize bytes, so this
+ * bounds the server's memory.
+ */
+const MAX_CONNECTIONS = 256;
+
 async function serveDir(cmd: Extract<Command, { kind: 'serve' }>, io: Io): Promise<void> {
   const fs = new LocalFs({ root: cmd.dir, readOnly: cmd.readOnly });
-  const server = await listen({ address: cmd.listen, onConnection: (sock) => void serve({ stream: sock, handler: fs }) });
+  const server = await listen({
+    address: cmd.listen,
+    onConnection: (sock) => void serve({ stream: sock, handler: fs }),
+    maxConnections: MAX_CONNECTIONS,
+    onError: (e) => void put(io.stderr, `p9p: ${e.message} (still serving)\n`).catch(() => undefined),
+  });
   const addr = server.address();
   const shown = cmd.listen.kind === 'tcp' && addr !== null && typeof addr === 'object' ? { ...cmd.listen, port: addr.port } : cmd.listen;
   await put(io.stderr, `p9p: serving ${cmd.dir}${cmd.readOnly ? ' (read-only)' : ''} on ${formatDialString(shown)}\n`);

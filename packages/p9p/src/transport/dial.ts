@@ -52,16 +52,27 @@ export function dial(opts: { address: string | Address; signal?: AbortSignal }):
  * @example
  *   const server = await listen({ address: 'tcp!127.0.0.1!5640', onConnection: (s) => serve({ stream: s, handler }) });
  */
-export function listen(opts: { address: string | Address; onConnection: (socket: Socket) => void }): Promise<Server> {
+export function listen(opts: {
+  address: string | Address;
+  onConnection: (socket: Socket) => void;
+  /** Errors after the server is listening (a failed accept); default: ignored, the server goes on. */
+  onError?: (err: Error) => void;
+  /** Connections served at once (net.Server's maxConnections: past it new ones are closed). Default: no bound. */
+  maxConnections?: number;
+}): Promise<Server> {
   const a = toAddress(opts.address);
   const server = createServer((s) => {
     s.setNoDelay?.(true);
     opts.onConnection(s);
   });
+  if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const ready = (): void => {
       server.off('error', reject);
+      // Once listening, a failed accept (EMFILE, ENFILE, ENOBUFS) is an 'error' on the server:
+      // with no listener it would end the process. It is reported and the server goes on.
+      server.on('error', opts.onError ?? (() => undefined));
       try {
         // A Unix socket is for its owner only: the file server behind it is not public.
         if (a.kind === 'unix') chmodSync(a.path, 0o600);
@@ -71,7 +82,25 @@ export function listen(opts: { address: string | Address; onConnection: (socket:
         reject(err);
       }
     };
-    if (a.kind === 'unix') server.listen(a.path, ready);
-    else server.listen(a.port, a.host, ready);
+    if (a.kind === 'unix') {
+      // The socket file is made 0600 as it is bound (listen binds synchronously), not after:
+      // no window in which another user may connect. Where umask cannot be set (a worker
+      // thread), the chmod in ready() is what makes it owner-only.
+      const old = setUmask(0o177);
+      try {
+        server.listen(a.path, ready);
+      } finally {
+        if (old !== undefined) setUmask(old);
+      }
+    } else server.listen(a.port, a.host, ready);
   });
+}
+
+/** process.umask(mask), or undefined where it cannot be set (worker threads). */
+function setUmask(mask: number): number | undefined {
+  try {
+    return process.umask(mask);
+  } catch {
+    return undefined;
+  }
 }
