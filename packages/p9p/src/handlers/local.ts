@@ -98,6 +98,13 @@ export interface LocalFsOptions {
   maxOpenFiles?: number;
   /** The iounit returned by open/create (default 0: the client uses msize - 24). */
   iounit?: number;
+  /**
+   * Bytes the directory listings kept for open directory fids may take, over all
+   * connections (default 32 MiB; each entry counted as its name's bytes + 64). Past it
+   * the oldest listings are dropped: a fid whose listing was dropped takes a new one at
+   * its next Treaddir, and its cookies then count in that new listing.
+   */
+  maxListingBytes?: number;
 }
 
 interface DirEntryRef {
@@ -142,6 +149,10 @@ export class LocalFs implements Handler<LocalFid> {
   private readonly gid: number | undefined;
   private readonly iounit: number;
   private open = 0;
+  private readonly maxListingBytes: number;
+  /** Fids holding a listing, oldest first, with what each is counted as. */
+  private readonly listings = new Map<LocalFid, number>();
+  private listingBytes = 0;
 
   constructor(opts: LocalFsOptions) {
     this.root = opts.root;
@@ -150,6 +161,7 @@ export class LocalFs implements Handler<LocalFid> {
     this.uid = opts.uid;
     this.gid = opts.gid;
     this.iounit = opts.iounit ?? 0;
+    this.maxListingBytes = opts.maxListingBytes ?? 32 * 1024 * 1024;
     // The one path resolved by the kernel as given: the operator's choice of root.
     this.rootFd = openSync(opts.root, C.O_RDONLY | C.O_DIRECTORY);
     const st = fstatSync(this.rootFd, { bigint: true });
@@ -241,7 +253,7 @@ export class LocalFs implements Handler<LocalFid> {
     const fd = fid.fd;
     if (fd === undefined) return;
     fid.fd = undefined;
-    fid.listing = undefined;
+    this.dropListing(fid);
     if ((fid.uses ?? 0) > 0) {
       // A read, write or readdir on it is still running (in the thread pool, with the fd's
       // number): closing now would let the next open anywhere take that number and the
@@ -358,15 +370,13 @@ export class LocalFs implements Handler<LocalFid> {
   private async readdirAt(fid: LocalFid, fd: number, offset: bigint, count: number): Promise<Dirent[]> {
     // Cookies are positions in a listing taken at cookie 0 (rewinddir), so
     // they stay stable however the directory changes while it is read.
-    if (offset === 0n || fid.listing === undefined) {
+    let all = fid.listing;
+    if (offset === 0n || all === undefined) {
       const ents = await fsp.readdir(at(fd), { withFileTypes: true });
-      fid.listing = [
-        { name: '.', type: DT_DIR },
-        { name: '..', type: DT_DIR },
-        ...ents.map((e) => ({ name: e.name, type: dtOf(e) })),
-      ];
+      all = [{ name: '.', type: DT_DIR }, { name: '..', type: DT_DIR }, ...ents.map((e) => ({ name: e.name, type: dtOf(e) }))];
+      // Kept for the next Treaddir, unless the fid was clunked meanwhile.
+      if (fid.fd === fd) this.keepListing(fid, all);
     }
-    const all = fid.listing;
     const start = offset > BigInt(all.length) ? all.length : Number(offset);
     // Only the entries that can fit (qid[13] offset[8] type[1] name[s] each) are looked up.
     const page: DirEntryRef[] = [];
@@ -577,6 +587,35 @@ export class LocalFs implements Handler<LocalFid> {
   }
 
   // ------------------------------------------------------------ internals --
+
+  /** Bytes the listings of open directories are counted as now (see maxListingBytes). */
+  get listingMemory(): number {
+    return this.listingBytes;
+  }
+
+  private keepListing(fid: LocalFid, listing: DirEntryRef[]): void {
+    this.dropListing(fid);
+    let cost = 0;
+    for (const e of listing) cost += 64 + Buffer.byteLength(e.name);
+    fid.listing = listing;
+    this.listings.set(fid, cost);
+    this.listingBytes += cost;
+    // The oldest go first; the one just taken stays (it is being read), whatever its size.
+    for (const [old, c] of this.listings) {
+      if (this.listingBytes <= this.maxListingBytes || old === fid) break;
+      old.listing = undefined;
+      this.listings.delete(old);
+      this.listingBytes -= c;
+    }
+  }
+
+  private dropListing(fid: LocalFid): void {
+    fid.listing = undefined;
+    const c = this.listings.get(fid);
+    if (c === undefined) return;
+    this.listings.delete(fid);
+    this.listingBytes -= c;
+  }
 
   private writable(): void {
     if (this.readOnly) throw err(ERRNO.EROFS);

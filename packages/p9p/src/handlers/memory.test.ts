@@ -30,6 +30,21 @@ describe('MemoryFs', () => {
     expect(code(() => fs.walk(full.node!, ['x']))).toBe('ENOTDIR');
   });
 
+  it('a file removed while open gives its bytes back and cannot take them again', () => {
+    const fs = new MemoryFs({ maxBytes: 100 });
+    const root = fs.attach().node;
+    const f = fs.lcreate(root, { name: 'f', flags: P9_DOTL_WRONLY, mode: 0o600 }).node;
+    expect(fs.write(f, 0n, new Uint8Array(60))).toBe(60);
+    fs.unlinkat(root, 'f', 0);
+    expect(fs.usage.bytes).toBe(0);
+    // Before the fix these 60 bytes were charged to the tree for good: it was full with no file in it.
+    expect(code(() => fs.write(f, 0n, new Uint8Array(60)))).toBe('ENOENT');
+    expect(code(() => fs.setattr(f, { valid: P9_SETATTR_SIZE, mode: 0, uid: 0, gid: 0, size: 60n, atimeSec: 0n, atimeNsec: 0n, mtimeSec: 0n, mtimeNsec: 0n }))).toBe('ENOENT');
+    expect(fs.usage.bytes).toBe(0);
+    const g = fs.lcreate(root, { name: 'g', flags: P9_DOTL_WRONLY, mode: 0o600 }).node;
+    expect(fs.write(g, 0n, new Uint8Array(100))).toBe(100);
+  });
+
   it('enforces open modes, sizes and node limits', () => {
     const fs = new MemoryFs({ maxBytes: 100, maxNodes: 4 });
     const root = fs.attach().node;

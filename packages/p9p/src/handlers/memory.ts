@@ -438,8 +438,17 @@ export class MemoryFs implements Handler<MemoryFid> {
     if (dir.children.has(name)) throw err(ERRNO.EEXIST, name);
   }
 
+  /**
+   * An unlinked file keeps no contents (unlink gives its bytes back to the tree): one still
+   * open cannot grow again, or the bytes it took would be charged to the tree for good.
+   */
+  private checkLinked(f: Reg): void {
+    if (f.nlink === 0) throw err(ERRNO.ENOENT, 'file removed');
+  }
+
   private truncate(f: Reg, size: number): void {
     if (size > f.size) {
+      this.checkLinked(f);
       this.reserveBytes(size - f.size);
       this.grow(f, size);
       f.data.fill(0, f.size, size);
@@ -454,6 +463,7 @@ export class MemoryFs implements Handler<MemoryFid> {
   private writeAt(f: Reg, at: number, data: Uint8Array): void {
     const end = at + data.length;
     if (end > f.size) {
+      this.checkLinked(f);
       this.reserveBytes(end - f.size);
       this.grow(f, end);
       f.data.fill(0, f.size, at);

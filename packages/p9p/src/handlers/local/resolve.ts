@@ -82,31 +82,33 @@ export function closeQuiet(fd: number): void {
  * root's own fd for n = 0), then closes what it opened.
  */
 export function inDir<T>(rootFd: number, path: readonly string[], n: number, fn: (dirFd: number) => T): T {
-  const opened = openDirs(rootFd, path, n);
+  const dir = openDir(rootFd, path, n);
   try {
-    return fn(opened[opened.length - 1] ?? rootFd);
+    return fn(dir ?? rootFd);
   } finally {
-    for (const fd of opened) closeQuiet(fd);
+    if (dir !== undefined) closeQuiet(dir);
   }
 }
 
 /**
- * The fds of directories path[0..1), path[0..2), ... path[0..n), each opened
- * O_PATH|O_DIRECTORY|O_NOFOLLOW in the one before (the root's fd first); the
- * caller closes them.  On a failure those already opened are closed.  O_PATH
- * opens never block, so they are done synchronously for both withDir and inDir.
+ * The fd of directory path[0..n) (undefined for n = 0: the root's own), reached
+ * by opening each component O_PATH|O_DIRECTORY|O_NOFOLLOW in the one before, the
+ * root's fd first. Each parent is closed once its child is open, so a request
+ * holds one fd however deep its path (a client with a deep tree and many requests
+ * in flight could otherwise take every fd of the process). On a failure nothing
+ * stays open. O_PATH opens never block, so this is synchronous for withDir too.
  */
-function openDirs(rootFd: number, path: readonly string[], n: number): number[] {
-  const opened: number[] = [];
+function openDir(rootFd: number, path: readonly string[], n: number): number | undefined {
+  let cur: number | undefined;
   try {
-    let cur = rootFd;
     for (let i = 0; i < n; i++) {
-      cur = openSync(at(cur, path[i]!), DIR_STEP);
-      opened.push(cur);
+      const next = openSync(at(cur ?? rootFd, path[i]!), DIR_STEP);
+      if (cur !== undefined) closeQuiet(cur);
+      cur = next;
     }
-    return opened;
+    return cur;
   } catch (e) {
-    for (const fd of opened) closeQuiet(fd);
+    if (cur !== undefined) closeQuiet(cur);
     throw e;
   }
 }
@@ -137,11 +139,11 @@ export function checkName(name: string): void {
  * closes what it opened. A symlink anywhere on the way fails the call.
  */
 export async function withDir<T>(rootFd: number, path: readonly string[], fn: (dirFd: number) => Promise<T>): Promise<T> {
-  const opened = openDirs(rootFd, path, path.length);
+  const dir = openDir(rootFd, path, path.length);
   try {
-    return await fn(opened[opened.length - 1] ?? rootFd);
+    return await fn(dir ?? rootFd);
   } finally {
-    for (const fd of opened) closeQuiet(fd);
+    if (dir !== undefined) closeQuiet(dir);
   }
 }
 
