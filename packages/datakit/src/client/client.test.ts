@@ -38,6 +38,30 @@ async function connect(): Promise<DatakitClient> {
 const git = (...args: string[]): string => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8' });
 
 describe('DatakitClient', () => {
+  it("refuses '..' and '.' in paths and bad names: a path in rw/ cannot reach another branch", async () => {
+    const dk = await connect();
+    const master = dk.branch({ name: 'master' });
+    await master.create();
+    await dk.branch({ name: 'victim' }).create();
+    const t = await master.transaction();
+    await t.write({ path: 'a', data: 'x' });
+    for (const op of [
+      () => t.remove({ path: '../../../../branch/victim' }),
+      () => t.read({ path: '../../../branch/victim/head' }),
+      () => t.write({ path: 'x/../../y', data: 'z' }),
+      () => t.read({ path: './a' }),
+      () => t.read({ path: '' }),
+      () => master.read({ path: '../head' }),
+      () => master.transaction({ name: '..' }),
+    ]) {
+      await expect(op()).rejects.toMatchObject({ code: 'EINVAL' });
+    }
+    expect(() => dk.branch({ name: '../branch/victim' })).toThrow(DatakitError);
+    expect(await dk.branches()).toEqual(['master', 'victim']);
+    // Empty components are only separators.
+    expect(dec.decode(await t.read({ path: '//a/' }))).toBe('x');
+  });
+
   it('creates a branch, commits files in a transaction, reads them back', async () => {
     const dk = await connect();
     const master = dk.branch({ name: 'master' });

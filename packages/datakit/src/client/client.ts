@@ -32,6 +32,30 @@ async function command(s: Session, path: string, cmd: string): Promise<string> {
   }
 }
 
+/**
+ * A path inside a tree (rw/, ro/, a snapshot), as names joined by '/'. Empty components
+ * ('a//b', a leading or trailing '/') are dropped; '.' and '..' are refused: the path is
+ * walked on the server as given, and '..' would leave the tree (rw/../../../branch/x names
+ * another branch). EINVAL for those, and for a path with no name at all.
+ */
+function treePath(path: string): string {
+  const names = path.split('/').filter((n) => n !== '');
+  for (const n of names) {
+    if (n === '.' || n === '..') throw new DatakitError('EINVAL', `Bad path ${JSON.stringify(path)}: '.' and '..' are not allowed`, { path });
+    if (n.includes('\0')) throw new DatakitError('EINVAL', `Bad path ${JSON.stringify(path)}: NUL in a name`, { path });
+  }
+  if (names.length === 0) throw new DatakitError('EINVAL', 'Empty path', { path });
+  return names.join('/');
+}
+
+/** A single name (a branch, a transaction, a commit id): not empty, no '/', not '.' or '..', no NUL. */
+function oneName(kind: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new DatakitError('EINVAL', `Bad ${kind} name ${JSON.stringify(name)}`, { path: name });
+  }
+  return name;
+}
+
 function mapErr(err: unknown): never {
   if (err instanceof RemoteError) throw new DatakitError(err.code, err.message);
   throw err;
@@ -54,20 +78,20 @@ export class Transaction {
 
   /** Writes a file in rw/, making its directories. */
   async write({ path, data, executable = false }: { path: string; data: Uint8Array | string; executable?: boolean }): Promise<void> {
-    const names = path.split('/').filter((n) => n !== '');
+    const names = treePath(path).split('/');
     await mkdirs(this.session, `${this.path}/rw`, names.slice(0, -1)).catch(mapErr);
     const full = `${this.path}/rw/${names.join('/')}`;
     await this.session.writeFile({ path: full, data: typeof data === 'string' ? enc.encode(data) : data, mode: executable ? 0o755 : 0o644 }).catch(mapErr);
     await this.session.setattr({ path: full, mode: executable ? 0o755 : 0o644 }).catch(mapErr);
   }
 
-  read({ path }: { path: string }): Promise<Uint8Array> {
-    return this.session.readFile({ path: `${this.path}/rw/${path}` }).catch(mapErr);
+  async read({ path }: { path: string }): Promise<Uint8Array> {
+    return this.session.readFile({ path: `${this.path}/rw/${treePath(path)}` }).catch(mapErr);
   }
 
   /** Removes a file or a directory (with what it holds). */
   async remove({ path }: { path: string }): Promise<void> {
-    await this.session.remove({ path: `${this.path}/rw/${path}` }).catch(mapErr);
+    await this.session.remove({ path: `${this.path}/rw/${treePath(path)}` }).catch(mapErr);
   }
 
   /** Merges `commit` into rw/; resolves with the paths left in conflict. */
@@ -116,7 +140,7 @@ export class Branch {
 
   /** Starts a transaction (named at random unless `name` is given). */
   async transaction({ name }: { name?: string } = {}): Promise<Transaction> {
-    const t = `${this.path}/transactions/${name ?? randomBytes(8).toString('hex')}`;
+    const t = `${this.path}/transactions/${name === undefined ? randomBytes(8).toString('hex') : oneName('transaction', name)}`;
     await this.session.mkdir({ path: t }).catch(mapErr);
     return new Transaction(this.session, t);
   }
@@ -126,7 +150,7 @@ export class Branch {
   }
 
   async read({ path }: { path: string }): Promise<Uint8Array> {
-    return this.session.readFile({ path: `${this.path}/ro/${path}` }).catch(mapErr);
+    return this.session.readFile({ path: `${this.path}/ro/${treePath(path)}` }).catch(mapErr);
   }
 
   async remove(): Promise<void> {
@@ -186,7 +210,7 @@ export class DatakitClient {
   }
 
   branch({ name }: { name: string }): Branch {
-    return new Branch(this.session, name);
+    return new Branch(this.session, oneName('branch', name));
   }
 
   async branches(): Promise<string[]> {
@@ -195,8 +219,8 @@ export class DatakitClient {
   }
 
   /** A file of commit `commit`'s tree. */
-  readSnapshot({ commit, path }: { commit: string; path: string }): Promise<Uint8Array> {
-    return this.session.readFile({ path: `snapshots/${commit}/ro/${path}` }).catch(mapErr);
+  async readSnapshot({ commit, path }: { commit: string; path: string }): Promise<Uint8Array> {
+    return this.session.readFile({ path: `snapshots/${oneName('commit', commit)}/ro/${treePath(path)}` }).catch(mapErr);
   }
 
   close(): Promise<void> {

@@ -37,12 +37,60 @@ export interface BranchContext {
   maxTransactionBytes: number | undefined;
   /** How often a waiting head.live re-reads the ref, for writers outside this server (ms). */
   pollMs: number;
+  /** Updates a reflog reader may fall behind before it gets EOVERFLOW (default REFLOG_BACKLOG). */
+  reflogBacklog?: number;
 }
 
 const line = (h: Oid | undefined): Uint8Array => enc.encode(h === undefined ? '\n' : `${h}\n`);
 
-/** Most reflog entries kept for one slow reader before the oldest are dropped. */
+/**
+ * Updates a branch's reflog readers may be behind the newest. Past it the oldest entry goes
+ * and a reader that had not read it gets EOVERFLOW at that point of its stream (after every
+ * line before it): a gap is reported, never skipped silently.
+ */
 const REFLOG_BACKLOG = 10_000;
+
+/**
+ * One log per branch shared by its open reflog streams, each with its own position: memory
+ * is the backlog, not the backlog times the readers.
+ */
+interface ReflogShare {
+  entries: (Oid | undefined)[];
+  /** Sequence number of entries[0]. */
+  first: number;
+  readonly readers: Set<{ pos: number }>;
+  readonly wakers: Set<() => void>;
+  readonly backlog: number;
+  off: () => void;
+}
+const reflogShares = new WeakMap<Repo, Map<string, ReflogShare>>();
+
+function reflogShare(repo: Repo, name: string, backlog: number): ReflogShare {
+  let byName = reflogShares.get(repo);
+  if (byName === undefined) reflogShares.set(repo, (byName = new Map()));
+  let share = byName.get(name);
+  if (share !== undefined) return share;
+  const sh: ReflogShare = { entries: [], first: 0, readers: new Set(), wakers: new Set(), backlog, off: () => undefined };
+  sh.off = repo.watch(name).subscribe((h) => {
+    sh.entries.push(h);
+    trimReflog(sh);
+    for (const w of [...sh.wakers]) w();
+  });
+  byName.set(name, sh);
+  share = sh;
+  return share;
+}
+
+/** Drops what every reader has read, then what is past the backlog. */
+function trimReflog(sh: ReflogShare): void {
+  let min = sh.first + sh.entries.length;
+  for (const r of sh.readers) if (r.pos < min) min = r.pos;
+  let drop = Math.max(min - sh.first, sh.entries.length - sh.backlog, 0);
+  if (drop === 0) return;
+  drop = Math.min(drop, sh.entries.length);
+  sh.entries = sh.entries.slice(drop);
+  sh.first += drop;
+}
 
 /**
  * Waits for the head to change: woken at once by this server's own updates, and by
@@ -93,24 +141,22 @@ function headLive(ctx: BranchContext, name: string): Promise<StreamSource> {
 
 function reflog(ctx: BranchContext, name: string): Promise<StreamSource> {
   const { repo } = ctx;
-  const queue: (Oid | undefined)[] = [];
-  let wake: (() => void) | undefined;
-  const off = repo.watch(name).subscribe((h) => {
-    queue.push(h);
-    if (queue.length > REFLOG_BACKLOG) queue.shift();
-    wake?.();
-  });
+  const sh = reflogShare(repo, name, ctx.reflogBacklog ?? REFLOG_BACKLOG);
+  const me = { pos: sh.first + sh.entries.length };
+  sh.readers.add(me);
   return Promise.resolve({
     next: async (signal: AbortSignal) => {
-      while (queue.length === 0) {
+      while (me.pos >= sh.first + sh.entries.length) {
         // Woken by this server's updates, or by a poll that notices another writer's.
         const stop = new AbortController();
         const both = AbortSignal.any([signal, stop.signal]);
+        let wake: (() => void) | undefined;
         try {
           await Promise.race([
             waitFor(both, (w) => {
               wake = w;
-              return () => (wake = undefined);
+              sh.wakers.add(w);
+              return () => sh.wakers.delete(w);
             }),
             (async () => {
               for (;;) {
@@ -123,12 +169,23 @@ function reflog(ctx: BranchContext, name: string): Promise<StreamSource> {
           if (signal.aborted) throw err;
         } finally {
           stop.abort();
-          wake = undefined;
+          if (wake !== undefined) sh.wakers.delete(wake);
         }
       }
-      return line(queue.shift());
+      if (me.pos < sh.first) {
+        throw new FsError('EOVERFLOW', `This reader fell more than ${sh.backlog} updates behind: ${sh.first - me.pos} were not kept for it; open reflog again`);
+      }
+      const h = sh.entries[me.pos - sh.first];
+      me.pos++;
+      trimReflog(sh);
+      return line(h);
     },
-    close: off,
+    close: () => {
+      sh.readers.delete(me);
+      if (sh.readers.size > 0) return;
+      sh.off();
+      reflogShares.get(repo)?.delete(name);
+    },
   });
 }
 
@@ -177,6 +234,15 @@ export function branchDir(ctx: BranchContext, name: string): Node {
   };
 }
 
+/**
+ * A branch made through /branch is one directory: git would take "a/b" (refs/heads/a/b),
+ * but the tree cannot show it (it is neither a/ nor a name in it) and branch "a" could then
+ * never be written (refs/heads/a is a directory).
+ */
+function oneLevel(name: string): void {
+  if (name.includes('/')) throw new FsError('EINVAL', `Invalid branch name ${JSON.stringify(name)}: '/' is not allowed here`);
+}
+
 export function branchesDir(ctx: BranchContext): Node {
   const { repo } = ctx;
   return {
@@ -192,6 +258,7 @@ export function branchesDir(ctx: BranchContext): Node {
       return (await repo.branches()).map((n) => branchDir(ctx, n));
     },
     async mkdir(name: string): Promise<Node> {
+      oneLevel(name);
       await repo.createBranch(name);
       return branchDir(ctx, name);
     },
@@ -203,6 +270,7 @@ export function branchesDir(ctx: BranchContext): Node {
     },
     async rename(oldName: string, newDir: Node, newName: string): Promise<void> {
       if (newDir.key !== 'branch') throw readOnlyDir();
+      oneLevel(newName);
       await repo.renameBranch(oldName, newName);
     },
   };

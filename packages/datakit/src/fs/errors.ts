@@ -30,6 +30,7 @@ export type Errno =
   | 'EBADF'
   | 'EXDEV'
   | 'EINTR'
+  | 'EOVERFLOW'
   | 'EIO';
 
 /**

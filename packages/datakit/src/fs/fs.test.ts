@@ -617,3 +617,150 @@ describe('hostile input', () => {
     expect(await read(s, 'branch/master/ro/a')).toBe('1');
   });
 });
+
+describe('hostile or racing clients (audit, session 9)', () => {
+  it('chmod +x of a file never read keeps its contents (it stored an empty blob)', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    await commitFiles(s, 'master', 't1', { 'run.sh': '#!/bin/sh\necho important\n' });
+    const tx = 'branch/master/transactions/t2';
+    await s.mkdir({ path: tx });
+    await s.setattr({ path: `${tx}/rw/run.sh`, mode: 0o755 });
+    expect((await command(s, `${tx}/ctl`, 'commit')).errno).toBeUndefined();
+    expect(git('show', 'master:run.sh')).toBe('#!/bin/sh\necho important\n');
+    expect(git('ls-tree', 'master', 'run.sh')).toMatch(/^100755 blob /);
+    git('fsck', '--strict');
+  });
+
+  it('a write racing a commit is either in the commit or refused: none is acknowledged and lost', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const tx = 'branch/master/transactions/race';
+    await s.mkdir({ path: tx });
+    const writes: Promise<string>[] = [];
+    for (let i = 0; i < 10; i++) {
+      await write(s, `${tx}/rw/first${i}`, `f${i}`);
+      writes.push(Promise.resolve(`first${i}`));
+    }
+    for (let i = 0; i < 40; i++) writes.push(write(s, `${tx}/rw/before${i}`, `b${i}`).then(() => `before${i}`));
+    const committed = command(s, `${tx}/ctl`, 'commit');
+    for (let i = 0; i < 40; i++) writes.push(write(s, `${tx}/rw/after${i}`, `a${i}`).then(() => `after${i}`));
+    expect((await committed).errno).toBeUndefined();
+    const done = await Promise.allSettled(writes);
+    const inTree = new Set(git('ls-tree', '--name-only', 'master').split('\n').filter((l) => l !== ''));
+    let acked = 0;
+    for (const d of done) {
+      if (d.status === 'fulfilled') {
+        acked++;
+        expect(inTree.has(d.value), `${d.value} was acknowledged`).toBe(true);
+      }
+    }
+    expect(acked).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a write racing a merge is either kept in rw/ or refused; writes on a fid of a committed transaction fail', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const base = await commitFiles(s, 'master', 't0', { a: 'a' });
+    await s.mkdir({ path: 'branch/other' });
+    expect((await command(s, 'branch/other/fast-forward', base)).errno).toBeUndefined();
+    const theirs = await commitFiles(s, 'other', 't1', { b: 'b' });
+    const tx = 'branch/master/transactions/m';
+    await s.mkdir({ path: tx });
+    const writes: Promise<string>[] = [];
+    for (let i = 0; i < 30; i++) writes.push(write(s, `${tx}/rw/w${i}`, `w${i}`).then(() => `w${i}`));
+    const merged = command(s, `${tx}/merge`, theirs);
+    for (let i = 30; i < 60; i++) writes.push(write(s, `${tx}/rw/w${i}`, `w${i}`).then(() => `w${i}`));
+    expect((await merged).errno).toBeUndefined();
+    for (const d of await Promise.allSettled(writes)) {
+      // Before the fix, writes that landed between the merge's snapshot and its reset were acknowledged, then gone.
+      if (d.status === 'fulfilled') expect(await read(s, `${tx}/rw/${d.value}`)).toBe(d.value);
+    }
+    expect(await read(s, `${tx}/rw/b`)).toBe('b');
+    // A fid held open across the commit: writes on it fail instead of going nowhere.
+    const f = await s.open({ path: `${tx}/rw/a`, flags: P9_DOTL_RDWR });
+    expect((await command(s, `${tx}/ctl`, 'commit')).errno).toBeUndefined();
+    await expect(f.write({ offset: 0, data: enc.encode('late') })).rejects.toMatchObject({ code: 'ENOENT' });
+    await f.close();
+    expect(git('show', 'master:a')).toBe('a');
+  });
+
+  it('rename between two transactions is refused (EXDEV): it moved data past the byte budget', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    await s.mkdir({ path: 'branch/master/transactions/x' });
+    await s.mkdir({ path: 'branch/master/transactions/y' });
+    await write(s, 'branch/master/transactions/x/rw/f', 'data');
+    expect(await errnoOf(s.rename({ from: 'branch/master/transactions/x/rw/f', to: 'branch/master/transactions/y/rw/f' }))).toBe('EXDEV');
+    expect(await read(s, 'branch/master/transactions/x/rw/f')).toBe('data');
+  });
+
+  it('branch names git refuses or that one directory cannot hold are refused', async () => {
+    const s = await connect();
+    for (const name of ['HEAD', '-x', 'a..b', 'x.lock']) expect(await errnoOf(s.mkdir({ path: `branch/${name}` })), name).toBe('EINVAL');
+    // A name with '/' in it, sent as one name (a path would walk branch/a first).
+    const branchDir = await s.walk({ path: 'branch' });
+    await expect(s.rpc({ type: 'Tmkdir', tag: 0, dfid: branchDir.fid, name: 'a/b', mode: 0o755, gid: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await branchDir.clunk();
+    expect(git('for-each-ref')).toBe('');
+  });
+
+  it('reflog: a reader that falls more than the backlog behind gets EOVERFLOW at the gap, not a stream with lines missing', async () => {
+    fs = await DatakitFs.open({ gitdir: join(dir, 'small-backlog.git'), now: () => 1_700_000_000_000, reflogBacklog: 5 });
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const slow = await (await connect()).open({ path: 'branch/master/reflog', flags: P9_DOTL_RDONLY });
+    const fast = await (await connect()).open({ path: 'branch/master/reflog', flags: P9_DOTL_RDONLY });
+    const heads: string[] = [];
+    const lines: string[] = [];
+    let off = 0;
+    for (let i = 0; i < 8; i++) {
+      heads.push(await commitFiles(s, 'master', `t${i}`, { [`f${i}`]: `${i}` }));
+      // The fast reader keeps up: it reads each line (and the empty read after it).
+      for (let got = ''; got === ''; ) {
+        const d = await fast.read({ offset: off, count: 4096 });
+        off += d.length;
+        got = dec.decode(d);
+        if (got !== '') lines.push(got);
+      }
+    }
+    expect(lines).toEqual(heads.map((h) => `${h}\n`));
+    // Before: the oldest lines were dropped and the slow reader read on as if nothing was missing.
+    await expect(slow.read({ offset: 0, count: 4096 })).rejects.toMatchObject({ code: 'EOVERFLOW' });
+    await slow.close();
+    await fast.close();
+  });
+
+  it('a fid cannot be walked deeper than 256 names or 4096 bytes (watch/ took any depth: the server ran out of memory)', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    // root, branch, master, watch and 200 names: 204 in the fid's path.
+    let f = await s.walk({ path: `branch/master/watch/${Array.from({ length: 200 }, (_, i) => `d${i}.node`).join('/')}` });
+    let i = 200;
+    for (; i < 300; i++) {
+      const next = await s.walk({ path: `d${i}.node`, from: f }).catch((e: unknown) => e);
+      if (next instanceof RemoteError) {
+        expect(next.code).toBe('ENAMETOOLONG');
+        break;
+      }
+      await f.clunk();
+      f = next as typeof f;
+    }
+    expect(i).toBe(252);
+    await f.clunk();
+    // Names of 255 bytes: the 16th passes 4096 bytes (branch/master/watch/ is 20 of them).
+    f = await s.walk({ path: 'branch/master/watch' });
+    let k = 0;
+    for (; k < 20; k++) {
+      const next = await s.walk({ path: `${'n'.repeat(250)}.node`, from: f }).catch((e: unknown) => e);
+      if (next instanceof RemoteError) {
+        expect(next.code).toBe('ENAMETOOLONG');
+        break;
+      }
+      await f.clunk();
+      f = next as typeof f;
+    }
+    expect(k).toBe(15);
+    await f.clunk();
+  });
+});

@@ -33,6 +33,15 @@ const DT_LNK = 10;
 const V9FS_MAGIC = 0x01021997;
 /** Files here are small; an offset past this is refused rather than turned into a huge buffer. */
 const MAX_OFFSET = 2 ** 40;
+/** Names in a path from the root, and its length (PATH_MAX): see walk. */
+const MAX_DEPTH = 256;
+const MAX_PATH_BYTES = 4096;
+
+function pathBytes(path: readonly Node[]): number {
+  let n = 0;
+  for (let i = 1; i < path.length; i++) n += (path[i] as Node).name.length + 1;
+  return n;
+}
 
 export interface FidState {
   /** Root first, this fid's node last. */
@@ -108,7 +117,14 @@ export class DatakitConnection implements Handler<FidState> {
     return this.run('walk', async () => {
       const path = [...fid.path];
       const qids: Qid[] = [];
+      // PATH_MAX's bound on a path from the root, in names and in bytes: a fid walked again
+      // and again (newfid = fid) into watch/'s a.node/b.node/... would otherwise grow without
+      // end, and every node's key repeats its whole path.
       for (const name of names) {
+        if (name !== '..' && name !== '.' && (path.length >= MAX_DEPTH || pathBytes(path) + name.length + 1 > MAX_PATH_BYTES)) {
+          if (qids.length === 0) throw new FsError('ENAMETOOLONG', `Paths are limited to ${MAX_DEPTH} names and ${MAX_PATH_BYTES} bytes`);
+          return { qids };
+        }
         let next: Node | undefined;
         const cur = path[path.length - 1];
         try {

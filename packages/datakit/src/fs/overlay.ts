@@ -62,6 +62,11 @@ export class Overlay {
   readonly maxBytes: number;
   /** Bytes of file contents held in memory. */
   bytes = 0;
+  /**
+   * The transaction committed or was closed: every change queued after that fails (ENOENT)
+   * instead of being acknowledged and then going nowhere.
+   */
+  closed = false;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -78,7 +83,8 @@ export class Overlay {
    * writes to one file must not both start from the same old contents.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn);
+    const guarded = (): Promise<T> => (this.closed ? Promise.reject(new FsError('ENOENT', 'The transaction is closed')) : fn());
+    const run = this.#tail.then(guarded, guarded);
     this.#tail = run.catch(() => undefined);
     return run;
   }
@@ -136,10 +142,14 @@ export class Overlay {
     this.changed(f);
   }
 
+  /**
+   * chmod +x / -x. The contents stay as they are: a file still as git has it keeps its blob
+   * id (only the trees above it change), one changed keeps its bytes.
+   */
   setExec(f: OFile, exec: boolean): void {
     if (f.exec === exec) return;
     f.exec = exec;
-    this.changed(f);
+    this.changed(f, true);
   }
 
   private async add<T extends ONode>(d: ODir, name: string, make: (base: Base) => T): Promise<T> {
@@ -235,11 +245,14 @@ export class Overlay {
     this.bytes = 0;
   }
 
-  /** Marks `n` and its ancestors as changed: their git ids no longer hold. */
-  changed(n: ONode): void {
+  /**
+   * Marks `n` and its ancestors as changed: their git ids no longer hold (`n`'s own does
+   * with `sameContents`: a mode change).
+   */
+  changed(n: ONode, sameContents = false): void {
     if (n.kind !== 'dir') this.onTouch?.(this.pathOf(n));
     n.version++;
-    if (n.kind !== 'symlink') n.oid = undefined;
+    if (n.kind !== 'symlink' && !sameContents) n.oid = undefined;
     for (let d = n.parent; d !== undefined; d = d.parent) {
       d.oid = undefined;
       d.version++;

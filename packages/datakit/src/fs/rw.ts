@@ -17,8 +17,9 @@ export function rwNode(ov: Overlay, n: ONode, keyBase: string): Node {
   return new RwLink(ov, n, keyBase);
 }
 
-function dirOf(n: Node): ODir {
-  if (!(n instanceof RwDir)) throw new FsError('EXDEV', 'Cannot move across transactions or out of rw/');
+/** The target of a rename, which must be a directory of the same transaction's rw/. */
+function dirOf(n: Node, ov: Overlay): ODir {
+  if (!(n instanceof RwDir) || n.ov !== ov) throw new FsError('EXDEV', 'Cannot move across transactions or out of rw/');
   return n.dir;
 }
 
@@ -26,7 +27,7 @@ export class RwDir implements Node {
   readonly kind = 'dir';
   readonly key: string;
   constructor(
-    private readonly ov: Overlay,
+    readonly ov: Overlay,
     readonly dir: ODir,
     private readonly keyBase: string,
   ) {
@@ -67,7 +68,7 @@ export class RwDir implements Node {
   }
 
   rename(oldName: string, newDir: Node, newName: string): Promise<void> {
-    const to = dirOf(newDir);
+    const to = dirOf(newDir, this.ov);
     return this.ov.exclusive(() => this.ov.rename(this.dir, oldName, to, newName));
   }
 }

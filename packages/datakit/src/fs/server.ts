@@ -38,6 +38,8 @@ export interface DatakitFsOptions {
    * readers at once.
    */
   pollMs?: number;
+  /** Updates a reflog reader may fall behind before its stream fails with EOVERFLOW (default 10,000). */
+  reflogBacklog?: number;
   /** How `remotes/<r>/fetch` fetches (default: the git CLI, see fetch.ts). */
   fetcher?: Fetcher;
 }
@@ -103,7 +105,14 @@ export class DatakitFs {
       }
       return m;
     };
-    const ctx = { repo: this.repo, transactions, connKey, maxTransactionBytes: this.opts.maxTransactionBytes, pollMs: this.opts.pollMs ?? 1000 };
+    const ctx = {
+      repo: this.repo,
+      transactions,
+      connKey,
+      maxTransactionBytes: this.opts.maxTransactionBytes,
+      pollMs: this.opts.pollMs ?? 1000,
+      ...(this.opts.reflogBacklog !== undefined ? { reflogBacklog: this.opts.reflogBacklog } : {}),
+    };
     const children: Node[] = [
       branchesDir(ctx),
       treesDir(this.repo),

@@ -65,6 +65,7 @@ export class Transaction {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.overlay.closed = true;
     this.onClose();
   }
 
@@ -90,7 +91,10 @@ export class Transaction {
     }
   }
 
-  /** datakit `commit_of_view`: a commit of rw/ with `parents` and `msg` (not on any branch yet). */
+  /**
+   * datakit `commit_of_view`: a commit of rw/ with `parents` and `msg` (not on any branch yet).
+   * The caller holds the overlay's lock (exclusive) until it is done with the result.
+   */
   private async commitOfView(): Promise<{ commit: Oid; tree: Oid; parents: Oid[]; message: string }> {
     if (this.conflicts.size > 0) throw new FsError('EPERM', 'conflicts file is not empty', { reason: 'conflicts' });
     const parents = await this.parentList();
@@ -98,19 +102,27 @@ export class Transaction {
     const message = text === '' ? '(no commit message)' : text;
     // The commit's new objects are written together, as one pack.
     const batch = this.repo.store.batch();
-    const { tree, written } = await this.overlay.exclusive(() => this.overlay.writeTree(batch));
+    const { tree, written } = await this.overlay.writeTree(batch);
     const commit = await this.repo.writeCommit(tree, parents, message, written, batch);
     return { commit, tree, parents, message };
   }
 
+  /**
+   * The overlay stays locked from the snapshot of rw/ until the commit is on the branch and the
+   * transaction closed: a write to rw/ that arrives meanwhile waits, then fails (ENOENT) if the
+   * commit succeeded, or applies to the still-open transaction if it failed. None is
+   * acknowledged and lost.
+   */
   commit(): Promise<Oid> {
-    return this.busy(async () => {
-      const { commit, message } = await this.commitOfView();
-      const head = await this.repo.mergeInto(this.branch, commit, message);
-      this.repo.stats.commits++;
-      this.close();
-      return head;
-    });
+    return this.busy(() =>
+      this.overlay.exclusive(async () => {
+        const { commit, message } = await this.commitOfView();
+        const head = await this.repo.mergeInto(this.branch, commit, message);
+        this.repo.stats.commits++;
+        this.close();
+        return head;
+      }),
+    );
   }
 
   /**
@@ -120,34 +132,35 @@ export class Transaction {
    * "** Conflict **" files and are listed in `conflicts` until written or removed.
    */
   merge(hash: string): Promise<string> {
-    return this.busy(async () => {
-      const theirs = await this.repo.commit(hash);
-      const ours = await this.commitOfView();
-      const base = ours.parents.length === 0 ? undefined : await this.repo.store.mergeBase(ours.commit, theirs.oid);
-      const baseTree = base === undefined ? undefined : (await this.repo.store.readCommit(base)).tree;
-      const lines = this.parents.text.split('\n').filter((l) => l !== '');
-      this.parents.set(enc.encode([...lines, theirs.oid].map((l) => `${l}\n`).join('')));
-      const m = await mergeTrees(this.repo.store, baseTree, ours.tree, theirs.tree, { markConflicts: true });
-      // rw/ now stands on these objects without rewriting them at commit: make them durable now.
-      await this.repo.store.syncObjects(m.written);
-      await this.overlay.exclusive(() => {
-        this.overlay.reset(m.tree);
-        return Promise.resolve();
-      });
-      for (const c of m.conflicts) this.conflicts.add(c.path);
-      const store = this.repo.store;
-      this.merging = [
-        new RoDir(store, () => Promise.resolve(ours.tree), `${this.key}/ours@${ours.commit}`, [], 'ours'),
-        new RoDir(store, () => Promise.resolve(theirs.tree), `${this.key}/theirs@${theirs.oid}`, [], 'theirs'),
-        baseTree === undefined
-          ? new StaticDir('base', `${this.key}/base@none`, () => [])
-          : new RoDir(store, () => Promise.resolve(baseTree), `${this.key}/base@${base ?? ''}`, [], 'base'),
-        new StatusFile('conflicts', `${this.key}/conflicts`, () =>
-          Promise.resolve(enc.encode([...this.conflicts].sort().map((c) => `${c}\n`).join(''))),
-        ),
-      ];
-      return 'ok';
-    });
+    // Locked from the snapshot of rw/ ("ours") to the reset to the merge's result, so no write
+    // to rw/ lands in between (it would be acknowledged, then wiped by the reset).
+    return this.busy(() => this.overlay.exclusive(() => this.mergeLocked(hash)));
+  }
+
+  private async mergeLocked(hash: string): Promise<string> {
+    const theirs = await this.repo.commit(hash);
+    const ours = await this.commitOfView();
+    const base = ours.parents.length === 0 ? undefined : await this.repo.store.mergeBase(ours.commit, theirs.oid);
+    const baseTree = base === undefined ? undefined : (await this.repo.store.readCommit(base)).tree;
+    const lines = this.parents.text.split('\n').filter((l) => l !== '');
+    this.parents.set(enc.encode([...lines, theirs.oid].map((l) => `${l}\n`).join('')));
+    const m = await mergeTrees(this.repo.store, baseTree, ours.tree, theirs.tree, { markConflicts: true });
+    // rw/ now stands on these objects without rewriting them at commit: make them durable now.
+    await this.repo.store.syncObjects(m.written);
+    this.overlay.reset(m.tree);
+    for (const c of m.conflicts) this.conflicts.add(c.path);
+    const store = this.repo.store;
+    this.merging = [
+      new RoDir(store, () => Promise.resolve(ours.tree), `${this.key}/ours@${ours.commit}`, [], 'ours'),
+      new RoDir(store, () => Promise.resolve(theirs.tree), `${this.key}/theirs@${theirs.oid}`, [], 'theirs'),
+      baseTree === undefined
+        ? new StaticDir('base', `${this.key}/base@none`, () => [])
+        : new RoDir(store, () => Promise.resolve(baseTree), `${this.key}/base@${base ?? ''}`, [], 'base'),
+      new StatusFile('conflicts', `${this.key}/conflicts`, () =>
+        Promise.resolve(enc.encode([...this.conflicts].sort().map((c) => `${c}\n`).join(''))),
+      ),
+    ];
+    return 'ok';
   }
 
   async ctl(cmd: string): Promise<string> {

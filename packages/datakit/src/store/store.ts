@@ -76,7 +76,8 @@ const COMMIT_CACHE = 4096;
 const BAD_BRANCH = /(^|\/)\.|\.\.|[\x00-\x20\x7f~^:?*[\\]|@\{|\.lock(\/|$)|\/$|^\/|\/\/|^$|\.$|^@$/;
 
 export function isValidBranchName(name: string): boolean {
-  return name.length <= 255 && !BAD_BRANCH.test(name);
+  // `git check-ref-format --branch` also refuses "HEAD" and a leading '-' (an option to git).
+  return name.length <= 255 && !BAD_BRANCH.test(name) && name !== 'HEAD' && !name.startsWith('-');
 }
 
 const fsyncFd = promisify(fs.fsync);
