@@ -121,10 +121,18 @@ function headLive(ctx: BranchContext, name: string): Promise<StreamSource> {
   const { repo } = ctx;
   return (async () => {
     const w = repo.watch(name);
+    // Held for the stream's life, so the repository keeps this Watchable (it forgets idle ones).
+    const off = w.subscribe(() => undefined);
     // Read git now: the first line is the head of the moment.
     let last: Oid | undefined | null = null;
-    await repo.head(name);
+    try {
+      await repo.head(name);
+    } catch (err) {
+      off();
+      throw err;
+    }
     return {
+      close: off,
       next: async (signal: AbortSignal) => {
         for (;;) {
           const v = w.version;

@@ -39,17 +39,49 @@ function git(gitdir: string, args: string[], timeoutMs: number): Promise<string>
   });
 }
 
-/** The git CLI fetcher (needs `git` on PATH). */
-export function gitFetcher({ timeoutMs = 120_000 }: { timeoutMs?: number } = {}): Fetcher {
-  return async ({ gitdir, url, branch, ref }) => {
-    if (url.startsWith('-')) throw new FsError('EINVAL', `error: cannot fetch ${url}`);
-    try {
-      await git(gitdir, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', url, `+refs/heads/${branch}:${ref}`], timeoutMs);
-    } catch (err) {
-      const stderr = String((err as { stderr?: unknown }).stderr ?? '');
-      if (/couldn't find remote ref/i.test(stderr)) throw new FsError('ENOENT', 'error: no head to fetch');
-      throw new FsError('EIO', `error: cannot fetch ${url}`, { stderr: stderr.slice(0, 4096) });
+/**
+ * The git CLI fetcher (needs `git` on PATH). At most `maxConcurrent` git processes run at
+ * once (default 4) and `maxWaiting` fetches wait for one (default 64); past that a fetch
+ * fails at once with EBUSY, so clients cannot pile up processes (each may run `timeoutMs`).
+ *
+ * Local paths and file:// URLs are fetched (the issue's "local paths and file:// at least"):
+ * whoever can reach the server can read any repository the server's user can. That is why
+ * the server listens on an owner-only Unix socket or loopback.
+ */
+export function gitFetcher({ timeoutMs = 120_000, maxConcurrent = 4, maxWaiting = 64 }: { timeoutMs?: number; maxConcurrent?: number; maxWaiting?: number } = {}): Fetcher {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const slot = async (): Promise<void> => {
+    if (running < maxConcurrent) {
+      running++;
+      return;
     }
-    return (await git(gitdir, ['rev-parse', '--verify', `${ref}^{commit}`], timeoutMs)).trim();
+    if (waiting.length >= maxWaiting) throw new FsError('EBUSY', `error: ${maxConcurrent} fetches running and ${maxWaiting} waiting; try again later`);
+    await new Promise<void>((resolve) => waiting.push(resolve));
   };
+  const done = (): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else running--;
+  };
+  return async (req) => {
+    if (req.url.startsWith('-')) throw new FsError('EINVAL', `error: cannot fetch ${req.url}`);
+    await slot();
+    try {
+      return await fetchOnce(req, timeoutMs);
+    } finally {
+      done();
+    }
+  };
+}
+
+async function fetchOnce({ gitdir, url, branch, ref }: FetchRequest, timeoutMs: number): Promise<Oid> {
+  try {
+    await git(gitdir, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', url, `+refs/heads/${branch}:${ref}`], timeoutMs);
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+    if (/couldn't find remote ref/i.test(stderr)) throw new FsError('ENOENT', 'error: no head to fetch');
+    throw new FsError('EIO', `error: cannot fetch ${url}`, { stderr: stderr.slice(0, 4096) });
+  }
+  return (await git(gitdir, ['rev-parse', '--verify', `${ref}^{commit}`], timeoutMs)).trim();
 }

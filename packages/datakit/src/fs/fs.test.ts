@@ -705,6 +705,48 @@ describe('hostile or racing clients (audit, session 9)', () => {
     expect(git('for-each-ref')).toBe('');
   });
 
+  it('names git fsck --strict refuses (.git as a checkout would see it, .gitmodules as a symlink) are refused in rw/', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const rw = 'branch/master/transactions/n/rw';
+    await s.mkdir({ path: 'branch/master/transactions/n' });
+    for (const name of ['.git', '.GIT', 'git~1', '.git.', '.git ', '.git::$INDEX_ALLOCATION', '.g\u200cit', '.\ufeffgit']) {
+      expect(await errnoOf(write(s, `${rw}/${name}`, 'x')), JSON.stringify(name)).toBe('EINVAL');
+      expect(await errnoOf(s.mkdir({ path: `${rw}/${name}` })), JSON.stringify(name)).toBe('EINVAL');
+    }
+    for (const name of ['.gitmodules', '.GitModules', 'gitmod~1', 'gi7eba~2', '.gitattributes', '.gitignore ', '.mailmap']) {
+      expect(await errnoOf(s.symlink({ path: `${rw}/${name}`, target: 'elsewhere' })), JSON.stringify(name)).toBe('EINVAL');
+    }
+    // Renamed into one of those names: refused too.
+    await s.symlink({ path: `${rw}/link`, target: 'elsewhere' });
+    expect(await errnoOf(s.rename({ from: `${rw}/link`, to: `${rw}/.gitmodules` }))).toBe('EINVAL');
+    // What git accepts still goes in.
+    for (const name of ['.github', '.gitignore', 'git~5', '.gitx']) await write(s, `${rw}/${name}`, 'ok');
+    expect((await command(s, 'branch/master/transactions/n/ctl', 'commit')).errno).toBeUndefined();
+    git('fsck', '--strict');
+    expect(git('ls-tree', '--name-only', 'master').split('\n').filter((l) => l !== '').sort()).toEqual(['.github', '.gitignore', '.gitx', 'git~5', 'link']);
+  });
+
+  it("branches made and deleted leave nothing behind in the repository's maps; a watched one stays watched", async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/kept' });
+    const live = await (await connect()).open({ path: 'branch/kept/head.live', flags: P9_DOTL_RDONLY });
+    expect(dec.decode(await live.read({ offset: 0, count: 100 }))).toBe('\n');
+    for (let i = 0; i < 30; i++) {
+      await s.mkdir({ path: `branch/b${i}` });
+      await commitFiles(s, `b${i}`, 't', { f: `${i}` });
+      await s.remove({ path: `branch/b${i}` });
+    }
+    // Before: one entry per branch ever committed to (the audit counted 20,001 after 20,000 cycles).
+    expect(fs.repo.watchedBranches).toBeLessThanOrEqual(1);
+    // The reader of kept/head.live still hears its commits.
+    const h = await commitFiles(s, 'kept', 't', { f: 'k' });
+    let got = '';
+    while (got === '') got = dec.decode(await live.read({ offset: 1, count: 100 }));
+    expect(got).toBe(`${h}\n`);
+    await live.close();
+  });
+
   it('reflog: a reader that falls more than the backlog behind gets EOVERFLOW at the gap, not a stream with lines missing', async () => {
     fs = await DatakitFs.open({ gitdir: join(dir, 'small-backlog.git'), now: () => 1_700_000_000_000, reflogBacklog: 5 });
     const s = await connect();

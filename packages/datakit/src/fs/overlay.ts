@@ -45,11 +45,45 @@ export type ONode = ODir | OFile | OLink;
 
 const NAME_MAX = 255;
 
+/**
+ * Code points HFS+ ignores in names (git's is_hfs_dotgit: ".g\u200cit" is ".git" there):
+ * zero-width joiners and marks, directional marks and overrides, the BOM.
+ */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * Whether `name` would be `dotname` (".git", ".gitmodules", ...) on a file system that
+ * checks the tree out, after git's is_hfs_dotgit / is_ntfs_dotgit: case-insensitive, with
+ * HFS+'s ignored code points removed, and for NTFS trailing spaces and dots and an
+ * alternate data stream (":...") dropped, or its 8.3 short name (`git~1`, `gitmod~1`).
+ */
+function sameAsDotName(name: string, dotname: string, shortName: RegExp): boolean {
+  const lower = name.toLowerCase();
+  if (lower.replace(HFS_IGNORED, '') === dotname) return true;
+  const ntfs = (lower.split(':')[0] ?? '').replace(/[ .]+$/, '');
+  return ntfs === dotname || shortName.test(ntfs);
+}
+
+const DOTGIT_SHORT = /^git~[1-4]$/;
+/** git fsck --strict refuses these as symlinks (gitmodulesSymlink, and the warnings --strict makes errors). */
+const NO_SYMLINK: readonly [string, RegExp][] = [
+  ['.gitmodules', /^(gitmod~[1-4]|gi7eba~[1-9])$/],
+  ['.gitattributes', /^(gitatt~[1-4]|gi7d29~[1-9])$/],
+  ['.gitignore', /^(gitign~[1-4]|gi250a~[1-9])$/],
+  ['.mailmap', /^(mailma~[1-4]|maba30~[1-9])$/],
+];
+
 export function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw badName(name);
   if (new TextEncoder().encode(name).length > NAME_MAX) throw new FsError('ENAMETOOLONG', `Name too long: ${name.slice(0, 32)}...`);
-  // git itself refuses a tree entry named .git (fsck: hasDotgit).
-  if (name.toLowerCase() === '.git') throw badName(name);
+  // git refuses a tree entry that is, or a checkout would turn into, .git (fsck: hasDotgit).
+  if (sameAsDotName(name, '.git', DOTGIT_SHORT)) throw badName(name);
+}
+
+/** checkName, and what git refuses as a symlink's name. */
+export function checkSymlinkName(name: string): void {
+  checkName(name);
+  for (const [dotname, short] of NO_SYMLINK) if (sameAsDotName(name, dotname, short)) throw new FsError('EINVAL', `${dotname} cannot be a symlink (git fsck refuses it)`);
 }
 
 export interface OverlayOptions {
@@ -175,6 +209,7 @@ export class Overlay {
 
   symlink(d: ODir, name: string, target: string): Promise<OLink> {
     if (target.length > 4096) throw new FsError('ENAMETOOLONG', 'Symlink target too long');
+    checkSymlinkName(name);
     return this.add(d, name, (b) => ({ ...b, kind: 'symlink', target, oid: undefined }));
   }
 
@@ -202,6 +237,7 @@ export class Overlay {
   async rename(from: ODir, oldName: string, to: ODir, newName: string): Promise<void> {
     checkName(newName);
     const src = await this.lookup(from, oldName);
+    if (src.kind === 'symlink') checkSymlinkName(newName);
     for (let d: ODir | undefined = to; d !== undefined; d = d.parent) {
       if (d === src) throw new FsError('EINVAL', 'Cannot move a directory into itself');
     }

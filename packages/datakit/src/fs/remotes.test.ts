@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { duplexPair, P9_DOTL_RDONLY, P9_DOTL_RDWR, RemoteError, Session } from '@kitbox/p9p';
+import { createServer, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gitFetcher } from './fetch.js';
 import { DatakitFs } from './server.js';
 
 const enc = new TextEncoder();
@@ -95,4 +97,31 @@ describe('remotes', () => {
     expect((await other.readdir({ path: 'remotes' })).map((d) => d.name)).toEqual(['.', '..']);
     await other.close();
   });
+});
+
+describe('gitFetcher bounds', () => {
+  it('runs at most maxConcurrent git processes; past maxWaiting a fetch fails at once with EBUSY', async () => {
+    // A git:// server that accepts and never answers: each fetch holds its git process until the timeout.
+    const held = new Set<Socket>();
+    const silent = createServer((c) => {
+      held.add(c);
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const fetch = gitFetcher({ timeoutMs: 1500, maxConcurrent: 1, maxWaiting: 1 });
+    const req = (i: number) => ({ gitdir: join(dir, 'repo.git'), url: `git://127.0.0.1:${port}/r${i}`, branch: 'main', ref: `refs/remotes/x/r${i}` });
+    const t0 = Date.now();
+    const first = fetch(req(1)).catch((e: { code?: string }) => e.code);
+    const second = fetch(req(2)).catch((e: { code?: string }) => e.code);
+    const third = await fetch(req(3)).catch((e: { code?: string }) => e.code);
+    expect(third).toBe('EBUSY');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(held.size).toBe(1); // the second waits for the first's process
+    expect(await first).toBe('EIO');
+    expect(await second).toBe('EIO');
+    for (const c of held) c.destroy();
+    silent.close();
+  }, 20_000);
 });

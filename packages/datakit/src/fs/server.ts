@@ -49,6 +49,7 @@ let nextConnection = 1;
 export class DatakitFs {
   readonly repo: Repo;
   private readonly opts: DatakitFsOptions;
+  private readonly fetcher: Fetcher;
   /** Each open connection's transactions, by branch (for debug/stats). */
   private readonly open = new Set<Map<string, Map<string, Transaction>>>();
   private served = 0;
@@ -62,6 +63,8 @@ export class DatakitFs {
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.now === undefined ? {} : { now: opts.now }),
     });
+    // One fetcher for every connection: its bound on concurrent git processes is the server's.
+    this.fetcher = opts.fetcher ?? gitFetcher();
     this.debug = debugDir({
       connections: () => this.open.size,
       connectionsTotal: () => this.served,
@@ -118,7 +121,7 @@ export class DatakitFs {
       treesDir(this.repo),
       commitsDir(this.repo),
       snapshotsDir(this.repo),
-      remotesDir(this.repo, this.opts.fetcher ?? gitFetcher(), connKey),
+      remotesDir(this.repo, this.fetcher, connKey),
       this.debug,
     ];
     return new DatakitConnection({

@@ -38,7 +38,11 @@ export async function hashLine(repo: Repo, head: Oid | undefined, path: readonly
 function treeLive(repo: Repo, branch: string, path: readonly string[], changed: HeadChanged): Promise<StreamSource> {
   let last: string | undefined;
   const w = repo.watch(branch);
+  // Held for the stream's life: the repository forgets a Watchable nobody listens to, and
+  // this loop compares versions of this one.
+  const off = w.subscribe(() => undefined);
   return Promise.resolve({
+    close: off,
     next: async (signal: AbortSignal) => {
       if (last === undefined) await repo.head(branch);
       for (;;) {

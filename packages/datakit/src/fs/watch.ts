@@ -32,6 +32,11 @@ export class Watchable<T> {
     for (const w of ws) w();
   }
 
+  /** Nobody listens or waits: the owner may forget it. */
+  get idle(): boolean {
+    return this.#listeners.size === 0 && this.#waiters.size === 0;
+  }
+
   /** Calls `l` with every value set from now on; returns the unsubscribe function. */
   subscribe(l: (v: T) => void): () => void {
     this.#listeners.add(l);
