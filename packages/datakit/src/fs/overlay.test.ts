@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Store } from '../store/store.js';
 import type { OFile } from './overlay.js';
+import { overwrite } from './node.js';
 import { Overlay } from './overlay.js';
 
 const enc = new TextEncoder();
@@ -31,5 +32,28 @@ describe('Overlay.setData', () => {
     await expect(ov.setData(f, enc.encode('0123456789ab'))).rejects.toMatchObject({ code: 'ENOSPC' });
     const { tree: next } = await ov.writeTree();
     expect(new TextDecoder().decode(await store.readBlob((await store.readTree(next))[0]?.oid ?? ''))).toBe('new\n');
+  });
+});
+
+describe('overwrite (a file written in pieces)', () => {
+  it('appends in place once grown: copies stay linear; gaps read as zeros; the result matches a plain model', () => {
+    let data: Uint8Array = new Uint8Array(0);
+    const model: number[] = [];
+    let reallocations = 0;
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let i = 0; i < 2000; i++) {
+      // Mostly appends (some past the end, leaving a gap), some writes inside.
+      const offset = rnd(10) === 0 ? rnd(Math.max(1, data.length)) : data.length + (rnd(5) === 0 ? rnd(100) : 0);
+      const piece = new Uint8Array(1 + rnd(300)).map(() => 1 + rnd(255));
+      const before = data.buffer;
+      data = overwrite(data, offset, piece);
+      if (data.buffer !== before) reallocations++;
+      while (model.length < offset) model.push(0);
+      for (let k = 0; k < piece.length; k++) model[offset + k] = piece[k] as number;
+    }
+    expect(Array.from(data)).toEqual(model);
+    // Doubling: about log2(final size / 4096) + 1 buffers, not one per append.
+    expect(reallocations).toBeLessThanOrEqual(12);
   });
 });
