@@ -18,6 +18,7 @@ import { dirOnly, FsError, noEntry, readOnlyDir } from './errors.js';
 import { CommandFile } from './command.js';
 import type { Node, Stat } from './node.js';
 import { enc, StatusFile } from './node.js';
+import type { SharedBudget } from './overlay.js';
 import type { Repo } from './repo.js';
 import type { StreamSource } from './stream.js';
 import { StreamFile } from './stream.js';
@@ -35,6 +36,8 @@ export interface BranchContext {
   /** Distinguishes this connection's transaction nodes from another's. */
   connKey: string;
   maxTransactionBytes: number | undefined;
+  /** What all transactions of the server may hold together. */
+  sharedBudget?: SharedBudget;
   /** How often a waiting head.live re-reads the ref, for writers outside this server (ms). */
   pollMs: number;
   /** Updates a reflog reader may fall behind before it gets EOVERFLOW (default REFLOG_BACKLOG). */
@@ -206,7 +209,10 @@ export function branchDir(ctx: BranchContext, name: string): Node {
   };
   const children = (): Node[] => [
     new RoDir(repo.store, rootTree, `${key}/ro`, []),
-    new TransactionsDir(repo, name, ctx.transactions(name), ctx.connKey, ctx.maxTransactionBytes),
+    new TransactionsDir(repo, name, ctx.transactions(name), ctx.connKey, {
+      ...(ctx.maxTransactionBytes === undefined ? {} : { maxBytes: ctx.maxTransactionBytes }),
+      ...(ctx.sharedBudget === undefined ? {} : { shared: ctx.sharedBudget }),
+    }),
     new StreamFile('head.live', `${key}/head.live`, () => headLive(ctx, name)),
     watchDir(repo, name, [], (since, signal) => headChanged(repo, name, since, signal, ctx.pollMs)),
     new CommandFile('fast-forward', `${key}/fast-forward`, async (hash) => {
@@ -274,7 +280,9 @@ export function branchesDir(ctx: BranchContext): Node {
     async unlink(name: string, dir: boolean): Promise<void> {
       if (!dir) throw new FsError('EISDIR', 'Is a directory');
       await repo.deleteBranch(name);
-      ctx.transactions(name).clear();
+      const txs = ctx.transactions(name);
+      for (const t of [...txs.values()]) t.close();
+      txs.clear();
     },
     async rename(oldName: string, newDir: Node, newName: string): Promise<void> {
       if (newDir.key !== 'branch') throw readOnlyDir();

@@ -747,6 +747,37 @@ describe('hostile or racing clients (audit, session 9)', () => {
     await live.close();
   });
 
+  it('all transactions of the server share one byte budget, given back on commit, close, rmdir of the branch and disconnect', async () => {
+    fs = await DatakitFs.open({ gitdir: join(dir, 'budget.git'), now: () => 1_700_000_000_000, maxTotalTransactionBytes: 1000 });
+    const a = await connect();
+    const b = await connect();
+    await a.mkdir({ path: 'branch/master' });
+    await a.mkdir({ path: 'branch/master/transactions/t1' });
+    await b.mkdir({ path: 'branch/master/transactions/t2' });
+    const blob = (n: number): Uint8Array => new Uint8Array(n).fill(0x61);
+    await a.writeFile({ path: 'branch/master/transactions/t1/rw/f', data: blob(600) });
+    // Before: each transaction had only its own bound (256 MiB), one connection could hold 1024 per branch.
+    expect(await errnoOf(b.writeFile({ path: 'branch/master/transactions/t2/rw/f', data: blob(600) }))).toBe('ENOSPC');
+    expect(fs.budget.used).toBe(600);
+    expect((await command(a, 'branch/master/transactions/t1/ctl', 'close')).errno).toBeUndefined();
+    expect(fs.budget.used).toBe(0);
+    await b.writeFile({ path: 'branch/master/transactions/t2/rw/f', data: blob(600) });
+    expect((await command(b, 'branch/master/transactions/t2/ctl', 'commit')).errno).toBeUndefined();
+    expect(fs.budget.used).toBe(0);
+    // A connection that goes away gives its transactions' bytes back.
+    await a.mkdir({ path: 'branch/master/transactions/t3' });
+    await a.writeFile({ path: 'branch/master/transactions/t3/rw/g', data: blob(900) });
+    expect(fs.budget.used).toBe(900);
+    await a.close();
+    for (let i = 0; i < 50 && fs.budget.used !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fs.budget.used).toBe(0);
+    // And so does deleting the branch under an open transaction.
+    await b.mkdir({ path: 'branch/master/transactions/t4' });
+    await b.writeFile({ path: 'branch/master/transactions/t4/rw/h', data: blob(900) });
+    await b.remove({ path: 'branch/master' });
+    expect(fs.budget.used).toBe(0);
+  });
+
   it('reflog: a reader that falls more than the backlog behind gets EOVERFLOW at the gap, not a stream with lines missing', async () => {
     fs = await DatakitFs.open({ gitdir: join(dir, 'small-backlog.git'), now: () => 1_700_000_000_000, reflogBacklog: 5 });
     const s = await connect();

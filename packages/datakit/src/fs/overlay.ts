@@ -86,14 +86,23 @@ export function checkSymlinkName(name: string): void {
   for (const [dotname, short] of NO_SYMLINK) if (sameAsDotName(name, dotname, short)) throw new FsError('EINVAL', `${dotname} cannot be a symlink (git fsck refuses it)`);
 }
 
+/** Bytes of changed file contents all transactions of a server hold together. */
+export class SharedBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+
 export interface OverlayOptions {
   /** Most bytes of changed file contents held in memory (default 256 MiB); past it, ENOSPC. */
   maxBytes?: number;
+  /** The server-wide budget these bytes also count against (ENOSPC past its limit). */
+  shared?: SharedBudget;
 }
 
 export class Overlay {
   readonly root: ODir;
   readonly maxBytes: number;
+  private readonly shared: SharedBudget | undefined;
   /** Bytes of file contents held in memory. */
   bytes = 0;
   /**
@@ -109,6 +118,7 @@ export class Overlay {
     opts: OverlayOptions = {},
   ) {
     this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.shared = opts.shared;
     this.root = { kind: 'dir', id: nextId++, parent: undefined, name: '', removed: false, version: 0, oid: tree, children: tree === undefined ? new Map() : undefined };
   }
 
@@ -171,7 +181,11 @@ export class Overlay {
     // inflate a blob only to drop it); a changed one holds its bytes already.
     const delta = data.length - (f.oid === undefined ? (await this.read(f)).length : 0);
     if (this.bytes + delta > this.maxBytes) throw new FsError('ENOSPC', `The transaction holds more than ${this.maxBytes} bytes`);
-    this.bytes += delta;
+    const sh = this.shared;
+    if (sh !== undefined && delta > 0 && sh.used + delta > sh.limit) {
+      throw new FsError('ENOSPC', `The server's transactions hold more than ${sh.limit} bytes`);
+    }
+    this.charge(delta);
     f.data = data;
     this.changed(f);
   }
@@ -229,7 +243,7 @@ export class Overlay {
 
   private drop(n: ONode): void {
     n.removed = true;
-    if (n.kind === 'file' && n.data !== undefined && n.oid === undefined) this.bytes -= n.data.length;
+    if (n.kind === 'file' && n.data !== undefined && n.oid === undefined) this.charge(-n.data.length);
     if (n.kind === 'dir' && n.children !== undefined) for (const c of n.children.values()) this.drop(c);
   }
 
@@ -278,7 +292,19 @@ export class Overlay {
     this.root.oid = tree;
     this.root.children = tree === undefined ? new Map() : undefined;
     this.root.version++;
-    this.bytes = 0;
+    this.charge(-this.bytes);
+  }
+
+  /** Counts `delta` bytes against this overlay and the shared budget. */
+  private charge(delta: number): void {
+    this.bytes += delta;
+    if (this.shared !== undefined) this.shared.used += delta;
+  }
+
+  /** The transaction is over: its bytes go back to the shared budget; changes are refused from now on. */
+  release(): void {
+    this.closed = true;
+    this.charge(-this.bytes);
   }
 
   /**

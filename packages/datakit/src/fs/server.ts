@@ -19,6 +19,7 @@ import { commitsDir, snapshotsDir, treesDir } from './objects.js';
 import { Repo } from './repo.js';
 import type { Fetcher } from './fetch.js';
 import { gitFetcher } from './fetch.js';
+import { SharedBudget } from './overlay.js';
 import { remotesDir } from './remotes.js';
 import type { Transaction } from './transaction.js';
 
@@ -28,6 +29,8 @@ export interface DatakitFsOptions {
   author?: { name: string; email: string };
   /** Most bytes of changed file contents one transaction holds in memory (default 256 MiB). */
   maxTransactionBytes?: number;
+  /** Changed bytes all open transactions of all connections may hold together (default 1 GiB); past it ENOSPC. */
+  maxTotalTransactionBytes?: number;
   /** Where unexpected errors (answered EIO) are reported (default: nowhere). */
   log?: (message: string) => void;
   /** Clock in ms for commit times (default Date.now). */
@@ -50,6 +53,8 @@ export class DatakitFs {
   readonly repo: Repo;
   private readonly opts: DatakitFsOptions;
   private readonly fetcher: Fetcher;
+  /** Changed bytes held by every open transaction of every connection. */
+  readonly budget: SharedBudget;
   /** Each open connection's transactions, by branch (for debug/stats). */
   private readonly open = new Set<Map<string, Map<string, Transaction>>>();
   private served = 0;
@@ -65,6 +70,7 @@ export class DatakitFs {
     });
     // One fetcher for every connection: its bound on concurrent git processes is the server's.
     this.fetcher = opts.fetcher ?? gitFetcher();
+    this.budget = new SharedBudget(opts.maxTotalTransactionBytes ?? 1024 * 1024 * 1024);
     this.debug = debugDir({
       connections: () => this.open.size,
       connectionsTotal: () => this.served,
@@ -113,6 +119,7 @@ export class DatakitFs {
       transactions,
       connKey,
       maxTransactionBytes: this.opts.maxTransactionBytes,
+      sharedBudget: this.budget,
       pollMs: this.opts.pollMs ?? 1000,
       ...(this.opts.reflogBacklog !== undefined ? { reflogBacklog: this.opts.reflogBacklog } : {}),
     };
@@ -127,6 +134,8 @@ export class DatakitFs {
     return new DatakitConnection({
       root: new StaticDir('', '', () => children),
       onClose: () => {
+        // Closed, not only forgotten: their bytes go back to the server's budget.
+        for (const byName of txs.values()) for (const t of [...byName.values()]) t.close();
         txs.clear();
         this.open.delete(txs);
       },

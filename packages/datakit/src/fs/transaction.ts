@@ -24,7 +24,7 @@ import type { Node, Stat } from './node.js';
 import { constFile, enc, MemoryFile, StaticDir, StatusFile } from './node.js';
 import { mergeTrees } from './merge.js';
 import { RoDir } from './tree-ro.js';
-import { checkName, Overlay } from './overlay.js';
+import { checkName, Overlay, type OverlayOptions } from './overlay.js';
 import type { Repo } from './repo.js';
 import { RwDir } from './rw.js';
 
@@ -50,10 +50,10 @@ export class Transaction {
     readonly name: string,
     readonly key: string,
     head: { commit: Oid; tree: Oid } | undefined,
-    maxBytes: number | undefined,
+    limits: OverlayOptions,
     private readonly onClose: () => void,
   ) {
-    this.overlay = new Overlay(repo.store, head?.tree, maxBytes === undefined ? {} : { maxBytes });
+    this.overlay = new Overlay(repo.store, head?.tree, limits);
     this.msg = new MemoryFile('msg', `${key}/msg`, new Uint8Array(0), MAX_META);
     this.parents = new MemoryFile('parents', `${key}/parents`, enc.encode(head === undefined ? '' : `${head.commit}\n`), MAX_META);
     // Writing or removing a path resolves its conflict (datakit `remove_conflict`).
@@ -65,7 +65,7 @@ export class Transaction {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.overlay.closed = true;
+    this.overlay.release();
     this.onClose();
   }
 
@@ -218,7 +218,7 @@ export class TransactionsDir implements Node {
     private readonly branch: string,
     private readonly items: Map<string, Transaction>,
     connKey: string,
-    private readonly maxBytes: number | undefined,
+    private readonly limits: OverlayOptions,
   ) {
     this.key = `${connKey}/branch/${branch}/transactions`;
   }
@@ -244,7 +244,7 @@ export class TransactionsDir implements Node {
     if (commit === undefined && !(await this.repo.exists(this.branch))) throw noEntry(this.branch);
     const head = commit === undefined ? undefined : { commit, tree: (await this.repo.store.readCommit(commit)).tree };
     if (this.items.has(name)) throw alreadyExists();
-    const t: Transaction = new Transaction(this.repo, this.branch, name, `${this.key}/${name}`, head, this.maxBytes, () => {
+    const t: Transaction = new Transaction(this.repo, this.branch, name, `${this.key}/${name}`, head, this.limits, () => {
       if (this.items.get(name) === t) this.items.delete(name);
     });
     this.items.set(name, t);
