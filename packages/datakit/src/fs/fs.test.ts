@@ -758,22 +758,30 @@ describe('hostile or racing clients (audit, session 9)', () => {
     await a.writeFile({ path: 'branch/master/transactions/t1/rw/f', data: blob(600) });
     // Before: each transaction had only its own bound (256 MiB), one connection could hold 1024 per branch.
     expect(await errnoOf(b.writeFile({ path: 'branch/master/transactions/t2/rw/f', data: blob(600) }))).toBe('ENOSPC');
-    expect(fs.budget.used).toBe(600);
+    // Each file made counts 128 bytes and its name's too (t2's f was made before its write failed).
+    const node = 128 + 1;
+    expect(fs.budget.used).toBe(600 + 2 * node);
     expect((await command(a, 'branch/master/transactions/t1/ctl', 'close')).errno).toBeUndefined();
-    expect(fs.budget.used).toBe(0);
+    expect(fs.budget.used).toBe(node);
     await b.writeFile({ path: 'branch/master/transactions/t2/rw/f', data: blob(600) });
     expect((await command(b, 'branch/master/transactions/t2/ctl', 'commit')).errno).toBeUndefined();
     expect(fs.budget.used).toBe(0);
     // A connection that goes away gives its transactions' bytes back.
     await a.mkdir({ path: 'branch/master/transactions/t3' });
-    await a.writeFile({ path: 'branch/master/transactions/t3/rw/g', data: blob(900) });
-    expect(fs.budget.used).toBe(900);
+    await a.writeFile({ path: 'branch/master/transactions/t3/rw/g', data: blob(800) });
+    expect(fs.budget.used).toBe(800 + node);
     await a.close();
     for (let i = 0; i < 50 && fs.budget.used !== 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(fs.budget.used).toBe(0);
     // And so does deleting the branch under an open transaction.
     await b.mkdir({ path: 'branch/master/transactions/t4' });
-    await b.writeFile({ path: 'branch/master/transactions/t4/rw/h', data: blob(900) });
+    await b.writeFile({ path: 'branch/master/transactions/t4/rw/h', data: blob(800) });
+    // Empty directories count too: past the budget, mkdir fails.
+    for (let i = 0; ; i++) {
+      const e = await errnoOf(b.mkdir({ path: `branch/master/transactions/t4/rw/d${i}` })).catch(() => 'ok');
+      if (e === 'ENOSPC') break;
+      expect(i).toBeLessThan(10);
+    }
     await b.remove({ path: 'branch/master' });
     expect(fs.budget.used).toBe(0);
   });

@@ -26,6 +26,22 @@ async function commitFile(name: string, content: string, parents: string[]): Pro
 }
 
 describe('Store', () => {
+  it('hands out one copy of a blob while it is held (a dozen opens of a large file held a dozen)', async () => {
+    const big = new Uint8Array(8 << 20).fill(7);
+    const oid = await store.writeBlob(big);
+    const reads = await Promise.all(Array.from({ length: 12 }, () => store.readBlob(oid)));
+    for (const r of reads) expect(r).toBe(reads[0]);
+    expect(reads[0]?.length).toBe(8 << 20);
+    const again = await store.readBlob(oid);
+    expect(again).toBe(reads[0]);
+    expect(again.every((b) => b === 7)).toBe(true);
+  });
+
+  it('branch names: git check-ref-format --branch refuses HEAD and a leading dash', () => {
+    for (const bad of ['HEAD', '-x', 'a..b', 'x.lock', '.hidden', 'a b', '']) expect(isValidBranchName(bad), bad).toBe(false);
+    for (const good of ['master', 'feature-x', 'v1.2', 'a-HEAD']) expect(isValidBranchName(good), good).toBe(true);
+  });
+
   it('writes the same object ids git computes', async () => {
     // `printf 'hello\n' | git hash-object --stdin`
     expect(await store.writeBlob(enc.encode('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');

@@ -482,9 +482,26 @@ export class Store {
     this.#commits.set(info.oid, info);
   }
 
+  /**
+   * A blob's bytes. While any reader still holds them (an open fid of ro/ or trees/, a
+   * transaction's unchanged file), the same object is returned: a dozen opens of one large
+   * file hold one copy, not a dozen. Readers must not change them (rw/ copies on first write).
+   */
   async readBlob(oid: Oid): Promise<Uint8Array> {
-    return (await this.#read(() => git.readBlob({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache }))).blob;
+    const held = this.#blobs.get(oid)?.deref();
+    if (held !== undefined) return held;
+    const blob = (await this.#read(() => git.readBlob({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.#cache }))).blob;
+    const again = this.#blobs.get(oid)?.deref();
+    if (again !== undefined) return again;
+    this.#blobs.set(oid, new WeakRef(blob));
+    this.#blobsGone.register(blob, oid);
+    return blob;
   }
+
+  readonly #blobs = new Map<Oid, WeakRef<Uint8Array>>();
+  readonly #blobsGone = new FinalizationRegistry<Oid>((oid) => {
+    if (this.#blobs.get(oid)?.deref() === undefined) this.#blobs.delete(oid);
+  });
 
   async readCommit(oid: Oid): Promise<CommitInfo> {
     const hit = this.#commits.get(oid);
