@@ -10,22 +10,8 @@ import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand, encodeInit, VMNET_RESP_DISCONNECT, VMNET_RESP_VIF } from '../link/vmnet-proto.js';
-import {
-  DhcpMessageType,
-  DhcpPacket,
-  DhcpRepr,
-  EtherType,
-  EthernetAddress,
-  EthernetFrame,
-  EthernetRepr,
-  IpProtocol,
-  Ipv4Address,
-  Ipv4Packet,
-  Ipv4Repr,
-  UdpPacket,
-  UdpRepr,
-  parseFrame,
-} from '../wire/index.js';
+import { socketReader, dhcpDiscoverFrame } from '../testing/wire.fixture.js';
+import { DhcpMessageType, DhcpPacket, DhcpRepr, type EthernetAddress, Ipv4Address, parseFrame } from '../wire/index.js';
 
 const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const built = existsSync(bin);
@@ -43,51 +29,12 @@ function call(socketPath: string, method: string, path: string, body?: string): 
   });
 }
 
-/** Bytes from a socket, `n` at a time. */
-function reader(sock: Socket): (n: number) => Promise<Buffer> {
-  let buf = Buffer.alloc(0);
-  let want: { n: number; resolve: (b: Buffer) => void } | undefined;
-  const pump = (): void => {
-    if (want !== undefined && buf.length >= want.n) {
-      const out = Buffer.from(buf.subarray(0, want.n));
-      buf = buf.subarray(want.n);
-      const w = want;
-      want = undefined;
-      w.resolve(out);
-    }
-  };
-  sock.on('data', (c: Buffer) => {
-    buf = Buffer.concat([buf, c]);
-    pump();
-  });
-  return (n) =>
-    new Promise((resolve) => {
-      want = { n, resolve };
-      pump();
-    });
-}
-
 /** A DHCPDISCOVER from `mac`, as a 2-byte little-endian length-prefixed VMN3T frame. */
 function discoverFrame(mac: EthernetAddress): Buffer {
-  const dhcp: DhcpRepr = {
-    messageType: DhcpMessageType.Discover,
-    transactionId: 7,
-    clientHardwareAddr: mac,
-    clientIp: 0,
-    yourIp: 0,
-    serverIp: 0,
-    relayAgentIp: 0,
-    broadcast: true,
-  };
-  const payload = new Uint8Array(DhcpRepr.bufferLen(dhcp));
-  DhcpRepr.emit(dhcp, DhcpPacket.unchecked(payload));
-  const ipr: Ipv4Repr = { src: 0, dst: Ipv4Address.BROADCAST, protocol: IpProtocol.Udp, payloadLen: 8 + payload.length, ttl: 64 };
-  const f = Buffer.alloc(2 + 14 + 20 + 8 + payload.length);
-  f.writeUInt16LE(f.length - 2, 0);
-  const b = new Uint8Array(f.buffer, f.byteOffset + 2, f.length - 2);
-  EthernetRepr.emit({ src: mac, dst: EthernetAddress.BROADCAST, etherType: EtherType.Ipv4 }, EthernetFrame.unchecked(b));
-  Ipv4Repr.emit(ipr, Ipv4Packet.unchecked(b.subarray(14)));
-  UdpRepr.emit({ srcPort: 68, dstPort: 67, payload }, UdpPacket.unchecked(b.subarray(34)), ipr.src, ipr.dst);
+  const frame = dhcpDiscoverFrame(mac, 7);
+  const f = Buffer.alloc(2 + frame.length);
+  f.writeUInt16LE(frame.length, 0);
+  f.set(frame, 2);
   return f;
 }
 
@@ -96,7 +43,7 @@ async function handshake(path: string, uuid: string, ip: string): Promise<{ sock
   const sock = connect(path);
   await new Promise<void>((r) => sock.once('connect', () => r()));
   sock.on('error', () => undefined);
-  const read = reader(sock);
+  const read = socketReader(sock);
   sock.write(encodeInit());
   await read(49);
   sock.write(encodeCommand({ kind: 'preferredIpv4', uuid, ip: Ipv4Address.parse(ip) }));

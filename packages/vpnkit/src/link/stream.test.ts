@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Link } from '../switch/link.js';
+import { socketReader } from '../testing/wire.fixture.js';
 import { hexToBytes } from '../wire/index.js';
 import { QemuStreamServer } from './qemu.js';
 import { VmnetServer, macForUuid, type VmnetConnection } from './vmnet.js';
@@ -16,30 +17,6 @@ function frame(n: number, len = 60): Uint8Array {
   const f = new Uint8Array(len);
   for (let i = 0; i < len; i++) f[i] = (i * 7 + n) & 0xff;
   return f;
-}
-
-/** Read exactly `n` bytes from a socket. */
-function reader(sock: Socket): (n: number) => Promise<Buffer> {
-  let buf = Buffer.alloc(0);
-  let want: { n: number; resolve: (b: Buffer) => void } | undefined;
-  const pump = (): void => {
-    if (want !== undefined && buf.length >= want.n) {
-      const out = buf.subarray(0, want.n);
-      buf = buf.subarray(want.n);
-      const w = want;
-      want = undefined;
-      w.resolve(Buffer.from(out));
-    }
-  };
-  sock.on('data', (c: Buffer) => {
-    buf = Buffer.concat([buf, c]);
-    pump();
-  });
-  return (n) =>
-    new Promise((resolve) => {
-      want = { n, resolve };
-      pump();
-    });
 }
 
 async function connected(path: string): Promise<Socket> {
@@ -55,7 +32,7 @@ describe('QEMU stream link (4-byte big-endian length)', () => {
     const server = new QemuStreamServer((l) => (link = l));
     await server.listen(path);
     const sock = await connected(path);
-    const read = reader(sock);
+    const read = socketReader(sock);
     // Two records in one write, the second split across two writes.
     const a = frame(1, 60);
     const b = frame(2, 1514);
@@ -127,7 +104,7 @@ describe('VMN3T protocol', () => {
     const server = new VmnetServer((c) => (conn = c), { mtu: 1500, commit: 'c'.repeat(40) });
     await server.listen(path);
     const sock = await connected(path);
-    const read = reader(sock);
+    const read = socketReader(sock);
     sock.write(encodeInit({ magic: 'VMN3T', version: 22, commit: 'b'.repeat(40) }));
     const init = await read(49);
     expect(init.subarray(0, 9).toString('hex')).toBe('564d4e335416000000'); // "VMN3T", 22 LE
@@ -169,7 +146,7 @@ describe('VMN3T protocol', () => {
     await new Promise<void>((r) => s1.once('close', () => r()));
 
     const s2 = await connected(path);
-    const read = reader(s2);
+    const read = socketReader(s2);
     s2.write(encodeInit());
     await read(49);
     s2.write(encodeCommand({ kind: 'ethernet', uuid: UUID }));

@@ -14,14 +14,12 @@ import {
   EthernetAddress,
   EthernetFrame,
   EthernetRepr,
-  IpProtocol,
   Ipv4Address,
   Ipv4Packet,
   Ipv4Repr,
-  UdpPacket,
-  UdpRepr,
   parseFrame,
 } from '../wire/index.js';
+import { dhcpDiscoverFrame } from '../testing/wire.fixture.js';
 import { Stack } from './stack.js';
 
 const GUEST = EthernetAddress.parse('02:50:00:00:00:01');
@@ -49,27 +47,7 @@ function arpFrame(op: number, spa: number, tpa: number): Uint8Array {
   return buf;
 }
 
-function discover(): Uint8Array {
-  const dhcp: DhcpRepr = {
-    messageType: DhcpMessageType.Discover,
-    transactionId: 42,
-    clientHardwareAddr: GUEST,
-    clientIp: 0,
-    yourIp: 0,
-    serverIp: 0,
-    relayAgentIp: 0,
-    broadcast: true,
-  };
-  const payload = new Uint8Array(DhcpRepr.bufferLen(dhcp));
-  DhcpRepr.emit(dhcp, DhcpPacket.unchecked(payload));
-  const udp: UdpRepr = { srcPort: 68, dstPort: 67, payload };
-  const ipr: Ipv4Repr = { src: 0, dst: Ipv4Address.BROADCAST, protocol: IpProtocol.Udp, payloadLen: 8 + payload.length, ttl: 64 };
-  const buf = new Uint8Array(14 + 20 + 8 + payload.length);
-  EthernetRepr.emit({ src: GUEST, dst: EthernetAddress.BROADCAST, etherType: EtherType.Ipv4 }, EthernetFrame.unchecked(buf));
-  Ipv4Repr.emit(ipr, Ipv4Packet.unchecked(buf.subarray(14)));
-  UdpRepr.emit(udp, UdpPacket.unchecked(buf.subarray(34)), ipr.src, ipr.dst);
-  return buf;
-}
+const discover = (): Uint8Array => dhcpDiscoverFrame(GUEST);
 
 async function tick(): Promise<void> {
   await new Promise((r) => setImmediate(r));
