@@ -15,7 +15,16 @@ export function listenUnix(server: Server, path: string, onError: (err: Error) =
   rmSync(path, { force: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    // Bound under umask 0177 (listen binds synchronously), so the socket is never wider
+    // than 0600, not even before the chmod below; where umask cannot be set (a worker
+    // thread) the chmod alone makes it owner-only.
+    const old = setUmask(0o177);
+    try {
+      server.listen(path, onListening);
+    } finally {
+      if (old !== undefined) setUmask(old);
+    }
+    function onListening(): void {
       server.off('error', reject);
       server.on('error', onError);
       try {
@@ -25,8 +34,17 @@ export function listenUnix(server: Server, path: string, onError: (err: Error) =
         server.close();
         reject(err);
       }
-    });
+    }
   });
+}
+
+/** process.umask(mask), or undefined where it cannot be set (worker threads). */
+function setUmask(mask: number): number | undefined {
+  try {
+    return process.umask(mask);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Closes every accepted link, then the server. */
