@@ -720,6 +720,11 @@ describe('hostile or racing clients (audit, session 9)', () => {
     // Renamed into one of those names: refused too.
     await s.symlink({ path: `${rw}/link`, target: 'elsewhere' });
     expect(await errnoOf(s.rename({ from: `${rw}/link`, to: `${rw}/.gitmodules` }))).toBe('EINVAL');
+    // .gitmodules as a file: fsck checks its contents (a url starting with '-' fails it), so none is written.
+    for (const name of ['.gitmodules', '.GITMODULES', 'gitmod~1']) expect(await errnoOf(write(s, `${rw}/${name}`, '[submodule "x"]\n\turl = --upload-pack=evil\n')), name).toBe('EPERM');
+    await write(s, `${rw}/plain`, 'x');
+    expect(await errnoOf(s.rename({ from: `${rw}/plain`, to: `${rw}/.gitmodules` }))).toBe('EPERM');
+    await s.remove({ path: `${rw}/plain` });
     // What git accepts still goes in.
     for (const name of ['.github', '.gitignore', 'git~5', '.gitx']) await write(s, `${rw}/${name}`, 'ok');
     expect((await command(s, 'branch/master/transactions/n/ctl', 'commit')).errno).toBeUndefined();

@@ -85,6 +85,18 @@ export function checkName(name: string): void {
   if (sameAsDotName(name, '.git', DOTGIT_SHORT)) throw badName(name);
 }
 
+/**
+ * `git fsck --strict` checks the contents of every blob a tree names `.gitmodules` (names and
+ * URLs that could run commands on a clone: gitmodulesName, gitmodulesUrl, ...). Datakit does
+ * not parse git config, so it writes no such file: EPERM instead of a repository that fails
+ * fsck. One already in a commit is kept as it is.
+ */
+function refuseGitmodules(name: string): void {
+  if (sameAsDotName(name, '.gitmodules', NO_SYMLINK[0]![1])) {
+    throw new FsError('EPERM', `${name}: datakit does not write .gitmodules files (git fsck checks their contents)`);
+  }
+}
+
 /** checkName, and what git refuses as a symlink's name. */
 export function checkSymlinkName(name: string): void {
   checkName(name);
@@ -182,6 +194,7 @@ export class Overlay {
 
   /** Replaces a file's contents. */
   async setData(f: OFile, data: Uint8Array): Promise<void> {
+    refuseGitmodules(f.name);
     // A file still as git has it is not counted (nor read: truncating it must not
     // inflate a blob only to drop it); a changed one holds its bytes already.
     const delta = data.length - (f.oid === undefined ? (await this.read(f)).length : 0);
@@ -221,6 +234,7 @@ export class Overlay {
   }
 
   createFile(d: ODir, name: string, exec: boolean): Promise<OFile> {
+    refuseGitmodules(name);
     return this.add(d, name, (b) => ({ ...b, kind: 'file', exec, oid: undefined, data: new Uint8Array(0) }));
   }
 
@@ -256,6 +270,7 @@ export class Overlay {
     checkName(newName);
     const src = await this.lookup(from, oldName);
     if (src.kind === 'symlink') checkSymlinkName(newName);
+    if (src.kind === 'file') refuseGitmodules(newName);
     for (let d: ODir | undefined = to; d !== undefined; d = d.parent) {
       if (d === src) throw new FsError('EINVAL', 'Cannot move a directory into itself');
     }
