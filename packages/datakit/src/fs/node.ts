@@ -70,11 +70,10 @@ export function slice(data: Uint8Array, offset: number, count: number): Uint8Arr
 const growable = new WeakSet<ArrayBufferLike>();
 
 /**
- * `data` with `piece` written at `offset` (zero-filled gap). A file that grows gets a buffer
- * with room for twice its size, and later writes past its end extend the view over that
- * buffer: appending n bytes in pieces copies O(n) bytes, not O(n^2) (a 128 MiB file written
- * in 9P-sized pieces took 72 s). The room beyond a view's length is never written, so it
- * stays zero for the gap before a later write.
+ * `data` with `piece` written at `offset` (zero-filled gap). A file that grows a second time
+ * gets a buffer with room for twice its size, and later writes past its end extend the view
+ * over that buffer: appending n bytes in pieces copies O(n) bytes, not O(n^2) (a 128 MiB file
+ * written in 9P-sized pieces took 72 s). The room is counted in the budgets (heldBytes).
  */
 export function overwrite(data: Uint8Array, offset: number, piece: Uint8Array): Uint8Array {
   const end = offset + piece.length;
@@ -82,8 +81,13 @@ export function overwrite(data: Uint8Array, offset: number, piece: Uint8Array): 
   if (end > data.length) {
     if (growable.has(data.buffer) && data.byteOffset + end <= data.buffer.byteLength) {
       out = new Uint8Array(data.buffer, data.byteOffset, end);
+      // The room past the old end may hold a write that was refused (ENOSPC after this
+      // call): the gap before `offset` must read as zeros.
+      if (offset > data.length) out.fill(0, data.length, offset);
     } else {
-      const grown = new Uint8Array(Math.max(end, 2 * data.length, 4096));
+      // A file's first growth takes exactly what it needs (most files are written once);
+      // from its second, the buffer doubles, so appends stay linear.
+      const grown = new Uint8Array(growable.has(data.buffer) ? Math.max(end, 2 * data.length) : end);
       grown.set(data);
       growable.add(grown.buffer);
       out = grown.subarray(0, end);
@@ -91,6 +95,11 @@ export function overwrite(data: Uint8Array, offset: number, piece: Uint8Array): 
   }
   out.set(piece, offset);
   return out;
+}
+
+/** The memory `data` holds: its whole buffer when `overwrite` made it with room to grow. */
+export function heldBytes(data: Uint8Array): number {
+  return growable.has(data.buffer) ? data.buffer.byteLength : data.length;
 }
 
 /** `data` cut or zero-extended to `size`. */

@@ -13,6 +13,7 @@
  */
 import type { ObjectBatch, Oid, Store, TreeEntry } from '../store/store.js';
 import { alreadyExists, badName, FsError, isDir, noEntry, notDir } from './errors.js';
+import { heldBytes } from './node.js';
 
 let nextId = 1;
 
@@ -197,7 +198,7 @@ export class Overlay {
     refuseGitmodules(f.name);
     // A file still as git has it is not counted (nor read: truncating it must not
     // inflate a blob only to drop it); a changed one holds its bytes already.
-    const delta = data.length - (f.oid === undefined ? (await this.read(f)).length : 0);
+    const delta = heldBytes(data) - (f.oid === undefined ? heldBytes(await this.read(f)) : 0);
     this.reserve(delta);
     f.data = data;
     this.changed(f);
@@ -261,7 +262,7 @@ export class Overlay {
   private drop(n: ONode): void {
     n.removed = true;
     if (n.cost !== undefined) this.charge(-n.cost);
-    if (n.kind === 'file' && n.data !== undefined && n.oid === undefined) this.charge(-n.data.length);
+    if (n.kind === 'file' && n.data !== undefined && n.oid === undefined) this.charge(-heldBytes(n.data));
     if (n.kind === 'dir' && n.children !== undefined) for (const c of n.children.values()) this.drop(c);
   }
 
@@ -316,6 +317,8 @@ export class Overlay {
 
   /** Counts `delta` bytes, ENOSPC (nothing counted) when that would pass either budget. */
   private reserve(delta: number): void {
+    // A change that was under way when the transaction closed: its bytes were given back.
+    if (this.closed) throw new FsError('ENOENT', 'The transaction is closed');
     if (delta > 0) {
       if (this.bytes + delta > this.maxBytes) throw new FsError('ENOSPC', `The transaction holds more than ${this.maxBytes} bytes`);
       const sh = this.shared;
@@ -324,16 +327,23 @@ export class Overlay {
     this.charge(delta);
   }
 
-  /** Counts `delta` bytes against this overlay and the shared budget. */
+  /** Counts `delta` bytes against this overlay and the shared budget (nothing once closed: see release). */
   private charge(delta: number): void {
+    if (this.closed) return;
     this.bytes += delta;
     if (this.shared !== undefined) this.shared.used += delta;
   }
 
-  /** The transaction is over: its bytes go back to the shared budget; changes are refused from now on. */
+  /**
+   * The transaction is over: its bytes go back to the shared budget, once; changes are
+   * refused from now on, and one still under way (a write waiting for its blob) neither
+   * charges nor gives back anything more.
+   */
   release(): void {
+    if (this.closed) return;
+    if (this.shared !== undefined) this.shared.used -= this.bytes;
+    this.bytes = 0;
     this.closed = true;
-    this.charge(-this.bytes);
   }
 
   /**
