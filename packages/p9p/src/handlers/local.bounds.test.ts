@@ -48,6 +48,32 @@ describe('LocalFs bounds', () => {
     fs.close();
   });
 
+  it('a listing larger than the whole budget is not kept: it does not push out the others', async () => {
+    mkdirSync(join(root, 'small'));
+    writeFileSync(join(root, 'small', 'a'), '');
+    mkdirSync(join(root, 'big'));
+    for (let i = 0; i < 500; i++) writeFileSync(join(root, 'big', `f${String(i).padStart(3, '0')}`), '');
+    const fs = new LocalFs({ root, maxListingBytes: 10_000 }); // the big listing counts ~35 KB
+    const top = fs.attach({ aname: '' }).node;
+    const small = fs.lopen(fs.walk(top, ['small']).node as LocalFid, 0).node;
+    await fs.readdir(small, 0n, 4096);
+    const kept = fs.listingMemory;
+    expect(kept).toBeGreaterThan(0);
+    const big = fs.lopen(fs.walk(top, ['big']).node as LocalFid, 0).node;
+    const names = new Set<string>();
+    let cookie = 0n;
+    for (let page = await fs.readdir(big, 0n, 2048); page.length > 0; page = await fs.readdir(big, cookie, 2048)) {
+      for (const e of page) names.add(e.name);
+      cookie = page[page.length - 1]!.offset;
+      expect(fs.listingMemory).toBe(kept);
+    }
+    expect(names.size).toBe(502);
+    fs.clunk(small);
+    fs.clunk(big);
+    expect(fs.listingMemory).toBe(0);
+    fs.close();
+  });
+
   it('a request on a path 200 directories deep holds one directory fd, not 200', async () => {
     const parts = Array.from({ length: 200 }, (_, i) => `d${i}`);
     mkdirSync(join(root, ...parts), { recursive: true });

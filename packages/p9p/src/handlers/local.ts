@@ -597,10 +597,13 @@ export class LocalFs implements Handler<LocalFid> {
     this.dropListing(fid);
     let cost = 0;
     for (const e of listing) cost += 64 + Buffer.byteLength(e.name);
+    // One listing past the whole budget is not kept (its fid re-lists at each Treaddir):
+    // kept, it would push out every other fid's, and two such fids would take turns.
+    if (cost > this.maxListingBytes) return;
     fid.listing = listing;
     this.listings.set(fid, cost);
     this.listingBytes += cost;
-    // The oldest go first; the one just taken stays (it is being read), whatever its size.
+    // The oldest go first; the one just taken stays.
     for (const [old, c] of this.listings) {
       if (this.listingBytes <= this.maxListingBytes || old === fid) break;
       old.listing = undefined;
