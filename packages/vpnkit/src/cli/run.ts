@@ -51,19 +51,20 @@ function v6Names(config: StackOptions, names: Record<string, string[]>): Record<
 
 /**
  * hyperkit's `preferred_ipv4=`: the address is pinned to the VIF's MAC in the DHCP pool, so
- * the guest's DHCP client gets it; one outside the pool or pinned to another VIF refuses the
- * connection with the reason (moby/vpnkit refuses it likewise).
+ * the guest's DHCP client gets it; one outside the pool, pinned to another VIF or leased to
+ * another guest refuses the connection with the reason (moby/vpnkit refuses it likewise).
+ * The pin is dropped when the VIF disconnects.
  */
 function vifFor(stack: Stack, cmd: VmnetCommand): VmnetVif | string {
   const vif = defaultVif(cmd, stack.config.mtu);
   if (cmd.kind !== 'preferredIpv4') return vif;
   const ip = Ipv4Address.format(cmd.ip);
-  if (stack.gateway.dhcp.reserve(vif.mac, cmd.ip)) {
+  if (stack.gateway.dhcp.reserve(vif.mac, cmd.ip, stack.clock.now())) {
     console.error(`vpnkit: ${ip} reserved for VIF ${cmd.uuid}`);
     return vif;
   }
   console.error(`vpnkit: refused VIF ${cmd.uuid}: preferred IPv4 ${ip} is outside the DHCP pool or taken`);
-  return `preferred IPv4 address ${ip} is not available (outside the DHCP pool or used by another VIF)`;
+  return `preferred IPv4 address ${ip} is not available (outside the DHCP pool or used by another VIF or guest)`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -109,7 +110,15 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     for (const path of o.ethernet) {
-      const server = new VmnetServer((c) => void stack.addLink(c.link), { mtu: stack.config.mtu, vifFor: (cmd) => vifFor(stack, cmd) });
+      const server = new VmnetServer(
+        (c) => {
+          // A preferred address is pinned for as long as its VIF is connected.
+          void stack.addLink(c.link).finally(() => {
+            if (c.command.kind === 'preferredIpv4') stack.gateway.dhcp.unreserve(c.vif.mac);
+          });
+        },
+        { mtu: stack.config.mtu, vifFor: (cmd) => vifFor(stack, cmd) },
+      );
       await server.listen(path);
       closers.push(() => server.close());
       console.error(`vpnkit: VMN3T on unix:${path}`);

@@ -100,19 +100,37 @@ export class LeaseTable {
   /**
    * Pin `ip` to `mac`: only that MAC is offered it, and that MAC is offered
    * it first.  Returns false when `ip` is outside the pool, pinned to
-   * another MAC, or the table of pins is full (bounded by `maxLeases`).
+   * another MAC, or the table of pins is full (bounded by `maxLeases`); given
+   * `now`, also while another MAC holds a bound, unexpired lease on it (the pin
+   * could not be honoured until that lease lapsed, and its holder's renewals
+   * would fail).
    */
-  reserve(mac: Uint8Array, ip: Ipv4Address): boolean {
+  reserve(mac: Uint8Array, ip: Ipv4Address, now?: number): boolean {
     const a = ip >>> 0;
     const m = bytesToHex(mac.subarray(0, 6));
     if (!this.inPool(a)) return false;
     const owner = this.pinnedBy.get(a);
     if (owner !== undefined && owner !== m) return false;
+    const holder = now === undefined ? undefined : this.byIp.get(a);
+    // An offer is not a lease: one outstanding to another MAC gets a NAK when it asks for it.
+    if (holder !== undefined && now !== undefined && holder.state === 'bound' && this.live(holder, now) && bytesToHex(holder.mac.subarray(0, 6)) !== m) {
+      return false;
+    }
     if (owner === undefined && !this.pins.has(m) && this.pins.size >= this.opts.maxLeases) return false;
     const old = this.pins.get(m);
     if (old !== undefined) this.pinnedBy.delete(old);
     this.pins.set(m, a);
     this.pinnedBy.set(a, m);
+    return true;
+  }
+
+  /** Drops `mac`'s pin (its VIF went away); true if it had one. */
+  unreserve(mac: Uint8Array): boolean {
+    const m = bytesToHex(mac.subarray(0, 6));
+    const a = this.pins.get(m);
+    if (a === undefined) return false;
+    this.pins.delete(m);
+    this.pinnedBy.delete(a);
     return true;
   }
 

@@ -275,4 +275,20 @@ describe('reservations', () => {
     const a = s.process(0, msg(DhcpMessageType.Discover, MAC_A, { clientIdentifier: Uint8Array.of(1, ...MAC_A) }));
     expect(a?.repr.yourIp).toBe(pinned);
   });
+
+  it('refuses to pin an address another MAC holds a live lease on; a pin can be dropped', () => {
+    const s = new DhcpServer();
+    // B takes .3 with a lease.
+    const offer = s.process(0, msg(DhcpMessageType.Discover, MAC_B));
+    const got = offer?.repr.yourIp as number;
+    expect(s.process(0, msg(DhcpMessageType.Request, MAC_B, { requestedIp: got }))?.repr.messageType).toBe(DhcpMessageType.Ack);
+    // Given the time, A cannot pin B's leased address (B's renewals would fail, A would wait for the lease to lapse).
+    expect(s.reserve(MAC_A, got, 1000)).toBe(false);
+    expect(s.reserve(MAC_A, ip('192.168.65.10'), 1000)).toBe(true);
+    // Dropped when A's VIF goes: another MAC may pin it then.
+    expect(s.reserve(MAC_B, ip('192.168.65.10'), 1000)).toBe(false);
+    expect(s.unreserve(MAC_A)).toBe(true);
+    expect(s.unreserve(MAC_A)).toBe(false);
+    expect(s.reserve(MAC_B, ip('192.168.65.10'), 1000)).toBe(true);
+  });
 });

@@ -272,10 +272,15 @@ export class DhcpServer {
   /**
    * Pin `ip` to `mac` (a static reservation, e.g. hyperkit's preferred IPv4
    * for a VIF).  False when `ip` is not a pool address or is pinned to
-   * another MAC.
+   * another MAC, or (given `now`) another MAC holds a live lease on it.
    */
-  reserve(mac: EthernetAddress, ip: Ipv4Address): boolean {
-    return this.leases.reserve(mac, ip);
+  reserve(mac: EthernetAddress, ip: Ipv4Address, now?: number): boolean {
+    return this.leases.reserve(mac, ip, now);
+  }
+
+  /** Drops `mac`'s reservation (e.g. its VIF disconnected); true if it had one. */
+  unreserve(mac: EthernetAddress): boolean {
+    return this.leases.unreserve(mac);
   }
 
   /** When the next lease or offer lapses (for housekeeping), or undefined. */
