@@ -39,7 +39,7 @@ const MAX_PATH_BYTES = 4096;
 
 function pathBytes(path: readonly Node[]): number {
   let n = 0;
-  for (let i = 1; i < path.length; i++) n += (path[i] as Node).name.length + 1;
+  for (let i = 1; i < path.length; i++) n += Buffer.byteLength((path[i] as Node).name) + 1;
   return n;
 }
 
@@ -121,7 +121,7 @@ export class DatakitConnection implements Handler<FidState> {
       // and again (newfid = fid) into watch/'s a.node/b.node/... would otherwise grow without
       // end, and every node's key repeats its whole path.
       for (const name of names) {
-        if (name !== '..' && name !== '.' && (path.length >= MAX_DEPTH || pathBytes(path) + name.length + 1 > MAX_PATH_BYTES)) {
+        if (name !== '..' && name !== '.' && (path.length >= MAX_DEPTH || pathBytes(path) + Buffer.byteLength(name) + 1 > MAX_PATH_BYTES)) {
           if (qids.length === 0) throw new FsError('ENAMETOOLONG', `Paths are limited to ${MAX_DEPTH} names and ${MAX_PATH_BYTES} bytes`);
           return { qids };
         }
