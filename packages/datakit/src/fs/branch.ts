@@ -59,7 +59,9 @@ const REFLOG_BACKLOG = 10_000;
  */
 interface ReflogShare {
   entries: (Oid | undefined)[];
-  /** Sequence number of entries[0]. */
+  /** Index in `entries` of the oldest entry kept. */
+  head: number;
+  /** Sequence number of entries[head]. */
   first: number;
   readonly readers: Set<{ pos: number }>;
   readonly wakers: Set<() => void>;
@@ -73,7 +75,7 @@ function reflogShare(repo: Repo, name: string, backlog: number): ReflogShare {
   if (byName === undefined) reflogShares.set(repo, (byName = new Map()));
   let share = byName.get(name);
   if (share !== undefined) return share;
-  const sh: ReflogShare = { entries: [], first: 0, readers: new Set(), wakers: new Set(), backlog, off: () => undefined };
+  const sh: ReflogShare = { entries: [], head: 0, first: 0, readers: new Set(), wakers: new Set(), backlog, off: () => undefined };
   sh.off = repo.watch(name).subscribe((h) => {
     sh.entries.push(h);
     trimReflog(sh);
@@ -84,15 +86,33 @@ function reflogShare(repo: Repo, name: string, backlog: number): ReflogShare {
   return share;
 }
 
-/** Drops what every reader has read, then what is past the backlog. */
+/**
+ * Drops what every reader has read, then what is past the backlog. Entries before `head` are
+ * dropped ones; the array is compacted only once they are half of it, so a reader catching up
+ * on a long backlog does not copy it at every line.
+ */
 function trimReflog(sh: ReflogShare): void {
-  let min = sh.first + sh.entries.length;
+  const kept = sh.entries.length - sh.head;
+  let min = sh.first + kept;
   for (const r of sh.readers) if (r.pos < min) min = r.pos;
-  let drop = Math.max(min - sh.first, sh.entries.length - sh.backlog, 0);
+  const drop = Math.min(Math.max(min - sh.first, kept - sh.backlog, 0), kept);
   if (drop === 0) return;
-  drop = Math.min(drop, sh.entries.length);
-  sh.entries = sh.entries.slice(drop);
+  sh.head += drop;
   sh.first += drop;
+  if (sh.head > 1024 && sh.head * 2 > sh.entries.length) {
+    sh.entries = sh.entries.slice(sh.head);
+    sh.head = 0;
+  }
+}
+
+/** The entry with sequence number `pos` (first <= pos < first + kept). */
+function reflogAt(sh: ReflogShare, pos: number): Oid | undefined {
+  return sh.entries[sh.head + pos - sh.first];
+}
+
+/** Sequence number after the newest entry. */
+function reflogEnd(sh: ReflogShare): number {
+  return sh.first + sh.entries.length - sh.head;
 }
 
 /**
@@ -153,11 +173,11 @@ function headLive(ctx: BranchContext, name: string): Promise<StreamSource> {
 function reflog(ctx: BranchContext, name: string): Promise<StreamSource> {
   const { repo } = ctx;
   const sh = reflogShare(repo, name, ctx.reflogBacklog ?? REFLOG_BACKLOG);
-  const me = { pos: sh.first + sh.entries.length };
+  const me = { pos: reflogEnd(sh) };
   sh.readers.add(me);
   return Promise.resolve({
     next: async (signal: AbortSignal) => {
-      while (me.pos >= sh.first + sh.entries.length) {
+      while (me.pos >= reflogEnd(sh)) {
         // Woken by this server's updates, or by a poll that notices another writer's.
         const stop = new AbortController();
         const both = AbortSignal.any([signal, stop.signal]);
@@ -186,7 +206,7 @@ function reflog(ctx: BranchContext, name: string): Promise<StreamSource> {
       if (me.pos < sh.first) {
         throw new FsError('EOVERFLOW', `This reader fell more than ${sh.backlog} updates behind: ${sh.first - me.pos} were not kept for it; open reflog again`);
       }
-      const h = sh.entries[me.pos - sh.first];
+      const h = reflogAt(sh, me.pos);
       me.pos++;
       trimReflog(sh);
       return line(h);

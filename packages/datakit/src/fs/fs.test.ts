@@ -791,6 +791,31 @@ describe('hostile or racing clients (audit, session 9)', () => {
     expect(fs.budget.used).toBe(0);
   });
 
+  it('reflog: two readers of one branch share one log through thousands of updates, each line once, in order', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    const r1 = await (await connect()).open({ path: 'branch/master/reflog', flags: P9_DOTL_RDONLY });
+    const r2 = await (await connect()).open({ path: 'branch/master/reflog', flags: P9_DOTL_RDONLY });
+    // Updates published straight to the branch's watchers (what a commit does after the ref moves).
+    const w = fs.repo.watch('master');
+    const ids = Array.from({ length: 3000 }, (_, i) => i.toString(16).padStart(40, '0'));
+    for (const id of ids) w.set(id);
+    const readAll = async (f: typeof r1): Promise<string[]> => {
+      const out: string[] = [];
+      let off = 0;
+      while (out.length < ids.length) {
+        const d = dec.decode(await f.read({ offset: off, count: 41 }));
+        off += d.length;
+        if (d !== '') out.push(d.trim());
+      }
+      return out;
+    };
+    expect(await readAll(r1)).toEqual(ids);
+    expect(await readAll(r2)).toEqual(ids);
+    await r1.close();
+    await r2.close();
+  });
+
   it('reflog: a reader that falls more than the backlog behind gets EOVERFLOW at the gap, not a stream with lines missing', async () => {
     fs = await DatakitFs.open({ gitdir: join(dir, 'small-backlog.git'), now: () => 1_700_000_000_000, reflogBacklog: 5 });
     const s = await connect();
