@@ -120,8 +120,10 @@ export class DatakitConnection implements Handler<FidState> {
       // PATH_MAX's bound on a path from the root, in names and in bytes: a fid walked again
       // and again (newfid = fid) into watch/'s a.node/b.node/... would otherwise grow without
       // end, and every node's key repeats its whole path.
+      let bytes = pathBytes(path);
       for (const name of names) {
-        if (name !== '..' && name !== '.' && (path.length >= MAX_DEPTH || pathBytes(path) + Buffer.byteLength(name) + 1 > MAX_PATH_BYTES)) {
+        const size = Buffer.byteLength(name) + 1;
+        if (name !== '..' && name !== '.' && (path.length >= MAX_DEPTH || bytes + size > MAX_PATH_BYTES)) {
           if (qids.length === 0) throw new FsError('ENAMETOOLONG', `Paths are limited to ${MAX_DEPTH} names and ${MAX_PATH_BYTES} bytes`);
           return { qids };
         }
@@ -130,12 +132,13 @@ export class DatakitConnection implements Handler<FidState> {
         try {
           if (cur === undefined || cur.kind !== 'dir' || cur.lookup === undefined) throw new FsError('ENOTDIR', 'Is not a directory');
           if (name === '..') {
-            if (path.length > 1) path.pop();
+            if (path.length > 1) bytes -= Buffer.byteLength((path.pop() as Node).name) + 1;
             next = path[path.length - 1];
           } else if (name === '.') next = cur;
           else {
             next = await cur.lookup(name);
             path.push(next);
+            bytes += size;
           }
         } catch (err) {
           if (qids.length === 0) throw err;

@@ -76,7 +76,7 @@ import { encodeStat } from '../codec/stat.js';
 import type { Dialect, Qid, Stat, Tcreate, Topen, Tread, Twstat } from '../codec/types.js';
 import { ERRNO, errnoName } from '../channel/errno.js';
 import { RemoteError } from '../channel/errors.js';
-import { tookNode, type ClassicFid, type DirRead, type FidEntry } from './fidtable.js';
+import { cutShort, tookNode, type ClassicFid, type DirRead, type FidEntry } from './fidtable.js';
 import type { AttrReply, Awaitable, Handler, RequestContext, SetattrRequest } from './handler.js';
 
 /** What the translation needs of the connection. */
@@ -227,7 +227,7 @@ export async function open<N>(s: ClassicState<N>, e: FidEntry<N>, m: Topen, ctx:
   const h = s.handler;
   if (h.lopen === undefined) missing('lopen');
   const r = await h.lopen(e.node, openFlags(m.mode, s.dialect === '9P2000.u'), ctx);
-  if (!(await tookNode(s.release, s.alive, e, r.node))) fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
+  if (!(await tookNode(s.release, s.alive, e, r.node))) cutShort();
   c.dir = (r.qid.type & QTDIR) !== 0;
   c.rclose = (m.mode & ORCLOSE) !== 0;
   c.dirRead = undefined;
@@ -306,7 +306,7 @@ export async function create<N>(s: ClassicState<N>, e: FidEntry<N>, m: Tcreate, 
     qid = r.qid;
     iounit = r.iounit;
   }
-  if (!(await tookNode(s.release, s.alive, e, node))) fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
+  if (!(await tookNode(s.release, s.alive, e, node))) cutShort();
   c.names = [...c.names, name];
   c.dir = isDir;
   c.rclose = (m.mode & ORCLOSE) !== 0;

@@ -20,7 +20,7 @@ import { RemoteError } from '../channel/errors.js';
 import { ERRNO, errnoName } from '../channel/errno.js';
 import * as classic from './classic.js';
 import type { ClassicState } from './classic.js';
-import { tookNode, type FidEntry, type FidTable } from './fidtable.js';
+import { cutShort, tookNode, type FidEntry, type FidTable } from './fidtable.js';
 import type { AttrReply, Awaitable, Handler, RequestContext } from './handler.js';
 import { joinPieces, piecesLength } from './twrite.js';
 
@@ -83,8 +83,6 @@ function adopt<N>(s: DispatchState<N>, alive: () => boolean, fid: number, entry:
   s.fids.unreserve(fid);
   return s.release(entry.node);
 }
-
-const gone = (): never => fail(ERRNO.ECANCELED, 'connection closed or reset by Tversion');
 
 type Reply = Fcall | InPlaceRread;
 
@@ -152,7 +150,7 @@ export function dispatch<N>(
       needClosed(e);
       if (h.lopen === undefined) missing('lopen');
       return then(h.lopen(e.node, m.flags, ctxOf(e, signal)), (r) =>
-        then(tookNode(s.release, alive, e, r.node), (ok): Fcall => (ok ? { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit } : gone())),
+        then(tookNode(s.release, alive, e, r.node), (ok): Fcall => (ok ? { type: 'Rlopen', tag, qid: r.qid, iounit: r.iounit } : cutShort())),
       );
     }
     case 'Tread': {
@@ -292,7 +290,7 @@ async function dispatchAsync<N>(
       if (h.lcreate === undefined) missing('lcreate');
       const old = e.node;
       const r = await h.lcreate(e.node, { name: m.name, flags: m.flags, mode: m.mode, gid: m.gid }, ctxOf(e, signal));
-      if (!(await tookNode(s.release, alive, e, r.node))) return gone();
+      if (!(await tookNode(s.release, alive, e, r.node))) return cutShort();
       if (old !== r.node) await s.release(old);
       return { type: 'Rlcreate', tag, qid: r.qid, iounit: r.iounit };
     }

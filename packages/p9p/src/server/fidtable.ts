@@ -111,6 +111,11 @@ export class FidTable<N> {
  * release the new one, an open file of the handler's: it is released here and the
  * request fails (its reply goes nowhere). True when `e` took it.
  */
+/** What a request cut short by tookNode fails with (its reply goes nowhere). */
+export function cutShort(): never {
+  throw RemoteError.reply(ERRNO.ECANCELED, 'ECANCELED: connection closed or reset by Tversion');
+}
+
 export function tookNode<N>(
   release: (node: N) => void | PromiseLike<void>,
   alive: () => boolean,

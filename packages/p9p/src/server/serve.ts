@@ -563,13 +563,11 @@ export function serve<N>(opts: ServeOptions<N>): ServerConnection {
       r.ac.abort(new ChannelError('closed', 'Tversion'));
       if (!r.ended) {
         cancelledBusy++;
-        void r.done.then(
-          () => undefined,
-          () => undefined,
-        ).finally(() => {
+        const ended = (): void => {
           cancelledBusy--;
           flow();
-        });
+        };
+        void r.done.then(ended, ended);
       }
     }
     running.clear();
