@@ -146,10 +146,12 @@ export class StatusFile implements Node {
     readonly key: string,
     private readonly contents: () => Promise<Uint8Array>,
     private readonly perm = 0o444,
+    /** The size without the contents, where that is cheaper (a blob's header). */
+    private readonly size?: () => Promise<number>,
   ) {}
 
   async stat(): Promise<Stat> {
-    return { size: (await this.contents()).length, perm: this.perm };
+    return { size: this.size === undefined ? (await this.contents()).length : await this.size(), perm: this.perm };
   }
 
   async open(req: OpenRequest): Promise<OpenFile> {

@@ -64,8 +64,8 @@ export function treesDir(repo: Repo): Node {
       return new RoDir(repo.store, () => Promise.resolve(hash), `trees/${name}`, [], name);
     }
     if ((kind !== 'F-' && kind !== 'X-' && kind !== 'L-') || type !== 'blob') throw noEntry(name);
-    const data = await repo.store.readBlob(hash);
     if (kind === 'L-') {
+      const data = await repo.store.readBlob(hash);
       return {
         kind: 'symlink',
         name,
@@ -74,7 +74,8 @@ export function treesDir(repo: Repo): Node {
         readlink: () => Promise.resolve(new TextDecoder().decode(data)),
       };
     }
-    return new StatusFile(name, `trees/${name}`, () => Promise.resolve(data), kind === 'X-' ? 0o555 : 0o444);
+    // Read when opened; stat tells the size from the object's header.
+    return new StatusFile(name, `trees/${name}`, () => repo.store.readBlob(hash), kind === 'X-' ? 0o555 : 0o444, () => repo.store.blobSize(hash));
   });
 }
 

@@ -123,8 +123,11 @@ export class RoFile implements Node {
   }
 
   async stat(): Promise<Stat> {
-    const { entry, data } = await this.blob();
-    return { size: data.length, perm: entry.mode === '100755' ? 0o555 : 0o444, version: parseInt(entry.oid.slice(0, 8), 16) };
+    const entry = await findEntry(this.store, await this.root(), this.path);
+    if (entry === undefined) throw noEntry(this.path.join('/'));
+    if (entry.type === 'tree') throw isDir();
+    // The size from the object's header: `ls -l` must not read every file whole.
+    return { size: await this.store.blobSize(entry.oid), perm: entry.mode === '100755' ? 0o555 : 0o444, version: parseInt(entry.oid.slice(0, 8), 16) };
   }
 
   async open(req: OpenRequest): Promise<OpenFile> {

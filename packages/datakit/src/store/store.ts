@@ -13,6 +13,7 @@ import git from 'isomorphic-git';
 import { DatakitError } from '../errors.js';
 import { withLockFile } from './lock.js';
 import { objectFs, objectId, writeLooseObject, writeWhole } from './object-fs.js';
+import { ObjectInfoReader } from './object-info.js';
 import type { PackEntry } from './pack.js';
 import { encodePack, packEntries, packEntry } from './pack.js';
 
@@ -72,6 +73,8 @@ export function isOid(s: string): boolean {
 /** Parsed trees are immutable: a small cache saves re-inflating them on every walk. */
 const TREE_CACHE = 4096;
 const COMMIT_CACHE = 4096;
+/** Blob sizes kept by `blobSize` (8 bytes and an id each). */
+const SIZE_CACHE = 65_536;
 // git check-ref-format, the parts that matter for branch names given by users.
 const BAD_BRANCH = /(^|\/)\.|\.\.|[\x00-\x20\x7f~^:?*[\\]|@\{|\.lock(\/|$)|\/$|^\/|\/\/|^$|\.$|^@$/;
 
@@ -218,6 +221,7 @@ export class Store {
   private constructor(gitdir: string, fsync: FsyncMode) {
     this.gitdir = gitdir;
     this.fsync = fsync;
+    this.#info = new ObjectInfoReader(gitdir);
   }
 
   /**
@@ -513,12 +517,37 @@ export class Store {
     return { ...info, parents: [...info.parents] };
   }
 
+  /**
+   * A blob's size, without reading it where it can be told from its header (a loose
+   * object's first bytes, a pack entry's header and a delta's first bytes): `stat` of a
+   * large file in ro/ or trees/ must not inflate it. Fails as readBlob does for an object
+   * that is not there or not a blob.
+   */
+  async blobSize(oid: Oid): Promise<number> {
+    const held = this.#blobs.get(oid)?.deref();
+    if (held !== undefined) return held.length;
+    const known = this.#sizes.get(oid);
+    if (known !== undefined) return known;
+    const info = OID.test(oid) ? await this.#read(() => this.#info.info(oid)) : undefined;
+    if (info === undefined || info === 'unknown' || info.type !== 'blob') return (await this.readBlob(oid)).length;
+    if (this.#sizes.size >= SIZE_CACHE) this.#sizes.clear();
+    this.#sizes.set(oid, info.size);
+    return info.size;
+  }
+
+  /** Blob sizes told by `blobSize` (objects never change). */
+  readonly #sizes = new Map<Oid, number>();
+  readonly #info: ObjectInfoReader;
+
   /** The object's type, or `undefined` when the repository does not hold it. */
   async objectType(oid: Oid): Promise<'blob' | 'tree' | 'commit' | 'tag' | undefined> {
     if (!OID.test(oid)) return undefined;
     // Known without reading: a transaction's parent is checked on every commit.
     if (this.#commits.has(oid)) return 'commit';
     if (this.#trees.has(oid)) return 'tree';
+    // From the object's header: a 1 GiB blob looked up in trees/ is not inflated.
+    const info = await this.#read(() => this.#info.info(oid));
+    if (info !== 'unknown') return info?.type;
     try {
       const r = await this.#read(() => git.readObject({ fs: this.#fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache }));
       return r.type === 'blob' || r.type === 'tree' || r.type === 'commit' || r.type === 'tag' ? r.type : undefined;
