@@ -272,10 +272,14 @@ export class Repo {
    * fast-forward when the branch head is an ancestor of it, else a merge commit of
    * the head and `commit` whose trees merge three-way. Retries when the branch moves
    * under it; fails with "Merge conflict: ..." and moves nothing on a conflict.
+   *
+   * `guess`: where the branch probably is (a transaction's parent). The first try takes it
+   * as the head without reading the ref: the swap under the ref's lock checks it anyway,
+   * and a wrong guess is a conflict, retried with the ref read (the tries left unchanged).
    */
-  async mergeInto(name: string, commit: Oid, message: string): Promise<Oid> {
-    for (let i = 0; ; i++) {
-      const current = await this.head(name);
+  async mergeInto(name: string, commit: Oid, message: string, guess?: { head: Oid | undefined }): Promise<Oid> {
+    for (let i = guess === undefined ? 0 : -1; ; i++) {
+      const current = i < 0 ? guess?.head : await this.head(name);
       try {
         if (current === undefined || current === commit || (await this.store.isAncestor(current, commit))) {
           if (current !== commit) await this.cas(name, current, commit);

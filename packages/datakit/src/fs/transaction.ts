@@ -116,8 +116,9 @@ export class Transaction {
   commit(): Promise<Oid> {
     return this.busy(() =>
       this.overlay.exclusive(async () => {
-        const { commit, message } = await this.commitOfView();
-        const head = await this.repo.mergeInto(this.branch, commit, message);
+        const { commit, message, parents } = await this.commitOfView();
+        // Most often the branch is still where the transaction started: its first parent.
+        const head = await this.repo.mergeInto(this.branch, commit, message, { head: parents[0] });
         this.repo.stats.commits++;
         this.close();
         return head;

@@ -6,7 +6,7 @@
  * other writers in this process and against the `git` CLI.
  */
 import * as fs from 'node:fs';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import git from 'isomorphic-git';
@@ -194,6 +194,22 @@ function renderCommit(c: { tree: Oid; parents: readonly Oid[]; message: string; 
 /** A commit message as git stores it here: no CRs, no leading blank lines, one final newline. */
 function normalizeMessage(m: string): string {
   return `${m.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '')}\n`;
+}
+
+const refBuf = Buffer.allocUnsafe(256);
+/**
+ * A loose ref's text, trimmed: open, one read, close (readFileSync adds an fstat and a
+ * second read to find the end; a short read of a regular file is its end).
+ */
+function readRef(path: string): string {
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, refBuf, 0, refBuf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return n < refBuf.length ? refBuf.toString('latin1', 0, n).trim() : readFileSync(path, 'utf8').trim();
 }
 
 export class Store {
@@ -451,7 +467,7 @@ export class Store {
     // The loose ref, read directly and synchronously: this runs several times per
     // commit, and a 41-byte read costs less than a trip through the thread pool.
     try {
-      const text = readFileSync(join(this.gitdir, 'refs', 'heads', ...name.split('/')), 'utf8').trim();
+      const text = readRef(join(this.gitdir, 'refs', 'heads', ...name.split('/')));
       if (OID.test(text)) return text;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -720,7 +736,7 @@ export class Store {
 
   async #readLooseOrPacked(name: string, path: string): Promise<Oid | undefined> {
     try {
-      const text = readFileSync(path, 'utf8').trim();
+      const text = readRef(path);
       if (!OID.test(text)) throw new DatakitError('CORRUPT_REF', `refs/heads/${name} holds ${JSON.stringify(text)}`);
       return text;
     } catch (err) {
