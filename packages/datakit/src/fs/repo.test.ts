@@ -88,3 +88,63 @@ describe('commits', () => {
     git('fsck', '--strict', '--no-dangling');
   });
 });
+
+describe('heads published to watchers', () => {
+  it('a ref read that started before a branch was deleted does not bring its old head back to a new watcher', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    await s.mkdir({ path: 'branch/master/transactions/t' });
+    await s.writeFile({ path: 'branch/master/transactions/t/rw/f', data: enc.encode('x') });
+    await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
+    const repo = fs.repo;
+    const old = git('rev-parse', 'master').trim();
+    // The next ref read finds the old head, and finishes only when let go.
+    const store = repo.store;
+    const read = store.branchHead.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    store.branchHead = async (name) => {
+      store.branchHead = read;
+      const h = await read(name);
+      await held;
+      return h;
+    };
+    const slow = repo.head('master');
+    await repo.deleteBranch('master');
+    const w = repo.watch('master');
+    expect(w.value).toBeUndefined();
+    release();
+    expect(await slow).toBe(old);
+    expect(w.value).toBeUndefined();
+    expect(await repo.head('master')).toBeUndefined();
+  });
+
+  it('a read of another branch in flight across that forgetting still reaches its watcher', async () => {
+    const s = await connect();
+    await s.mkdir({ path: 'branch/master' });
+    await s.mkdir({ path: 'branch/master/transactions/t' });
+    await s.writeFile({ path: 'branch/master/transactions/t/rw/f', data: enc.encode('x') });
+    await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
+    // Made by git, never read by the server yet: nothing published for it.
+    const other = git('rev-parse', 'master').trim();
+    git('update-ref', 'refs/heads/other', other);
+    const repo = fs.repo;
+    const store = repo.store;
+    const read = store.branchHead.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    store.branchHead = async (name) => {
+      store.branchHead = read;
+      const h = await read(name);
+      await held;
+      return h;
+    };
+    const w = repo.watch('other');
+    const slow = repo.head('other');
+    await repo.deleteBranch('master');
+    release();
+    expect(await slow).toBe(other);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.value).toBe(other);
+  });
+});

@@ -46,6 +46,13 @@ export class Repo {
    */
   private seq = 0;
   private readonly published = new Map<string, number>();
+  /**
+   * The sequence number when a name was last dropped from `published` (a deleted branch
+   * nobody watched): a read that started before it, of a name with no entry, may be older
+   * than that deletion. It is not published; the ref is read again instead (its caller
+   * still gets what it read).
+   */
+  private forgotten = 0;
   /** Branches to re-read because the ref watcher saw them change ('' for all). */
   private readonly stale = new Set<string>();
   private stopWatching: (() => void) | undefined;
@@ -109,7 +116,12 @@ export class Repo {
     // No watcher is made for a name nobody watches that has no head: looking up random
     // names must not grow the map.
     if (head === undefined && !this.heads.has(name)) return;
-    if ((this.published.get(name) ?? 0) > started) return;
+    const last = this.published.get(name);
+    if (last === undefined && started < this.forgotten) {
+      if (this.heads.has(name)) this.head(name).catch(() => undefined);
+      return;
+    }
+    if ((last ?? 0) > started) return;
     this.published.set(name, started);
     const w = this.watchable(name);
     if (w.value !== head) {
@@ -122,6 +134,7 @@ export class Repo {
     if (head === undefined && w.idle) {
       this.heads.delete(name);
       this.published.delete(name);
+      this.forgotten = Math.max(this.forgotten, started);
     }
   }
 
