@@ -705,31 +705,122 @@ describe('hostile or racing clients (audit, session 9)', () => {
     expect(git('for-each-ref')).toBe('');
   });
 
-  it('names git fsck --strict refuses (.git as a checkout would see it, .gitmodules as a symlink) are refused in rw/', async () => {
+  it('names git fsck --strict refuses (.git as a checkout would see it, .gitmodules as a symlink or a directory) are refused in rw/', async () => {
     const s = await connect();
     await s.mkdir({ path: 'branch/master' });
     const rw = 'branch/master/transactions/n/rw';
     await s.mkdir({ path: 'branch/master/transactions/n' });
-    for (const name of ['.git', '.GIT', 'git~1', '.git.', '.git ', '.git::$INDEX_ALLOCATION', '.g\u200cit', '.\ufeffgit']) {
+    // Also after a backslash: fsck reads a name as an NTFS path too (hasDotgit).
+    for (const name of ['.git', '.GIT', 'git~1', '.git.', '.git ', '.git::$INDEX_ALLOCATION', '.g\u200cit', '.\ufeffgit', '.git\\x', 'x\\.git', 'git~1\\y']) {
       expect(await errnoOf(write(s, `${rw}/${name}`, 'x')), JSON.stringify(name)).toBe('EINVAL');
       expect(await errnoOf(s.mkdir({ path: `${rw}/${name}` })), JSON.stringify(name)).toBe('EINVAL');
     }
-    for (const name of ['.gitmodules', '.GitModules', 'gitmod~1', 'gi7eba~2', '.gitattributes', '.gitignore ', '.mailmap']) {
+    // NTFS's fall-back short names ("~1234567", "gi7e~123") and names after a backslash are .gitmodules too.
+    for (const name of ['.gitmodules', '.GitModules', 'gitmod~1', 'gi7eba~2', 'gi7e~123', '~1234567', 'x\\.gitmodules', '.gitattributes', '.gitignore ', '.mailmap']) {
       expect(await errnoOf(s.symlink({ path: `${rw}/${name}`, target: 'elsewhere' })), JSON.stringify(name)).toBe('EINVAL');
     }
     // Renamed into one of those names: refused too.
     await s.symlink({ path: `${rw}/link`, target: 'elsewhere' });
     expect(await errnoOf(s.rename({ from: `${rw}/link`, to: `${rw}/.gitmodules` }))).toBe('EINVAL');
-    // .gitmodules as a file: fsck checks its contents (a url starting with '-' fails it), so none is written.
-    for (const name of ['.gitmodules', '.GITMODULES', 'gitmod~1']) expect(await errnoOf(write(s, `${rw}/${name}`, '[submodule "x"]\n\turl = --upload-pack=evil\n')), name).toBe('EPERM');
-    await write(s, `${rw}/plain`, 'x');
-    expect(await errnoOf(s.rename({ from: `${rw}/plain`, to: `${rw}/.gitmodules` }))).toBe('EPERM');
-    await s.remove({ path: `${rw}/plain` });
+    // .gitmodules as a directory: fsck --strict refuses a tree there (gitmodulesBlob).
+    for (const name of ['.gitmodules', '.GITMODULES', 'gitmod~1', '.gitmodules.', 'x\\.gitmodules']) {
+      expect(await errnoOf(s.mkdir({ path: `${rw}/${name}` })), JSON.stringify(name)).toBe('EINVAL');
+    }
+    await s.mkdir({ path: `${rw}/d` });
+    await write(s, `${rw}/d/f`, 'x');
+    expect(await errnoOf(s.rename({ from: `${rw}/d`, to: `${rw}/.gitmodules` }))).toBe('EINVAL');
+    await s.remove({ path: `${rw}/d/f` });
+    await s.remove({ path: `${rw}/d` });
     // What git accepts still goes in.
     for (const name of ['.github', '.gitignore', 'git~5', '.gitx']) await write(s, `${rw}/${name}`, 'ok');
     expect((await command(s, 'branch/master/transactions/n/ctl', 'commit')).errno).toBeUndefined();
     git('fsck', '--strict');
     expect(git('ls-tree', '--name-only', 'master').split('\n').filter((l) => l !== '').sort()).toEqual(['.github', '.gitignore', '.gitx', 'git~5', 'link']);
+  });
+
+  describe('.gitmodules', () => {
+    const valid = '[submodule "lib"]\n\tpath = lib\n\turl = https://example.com/lib.git\n';
+    const evil = '[submodule "x"]\n\turl = --upload-pack=evil\n';
+
+    it('a valid one, at any depth and as a checkout would name it, commits and the repository passes git fsck --strict', async () => {
+      const s = await connect();
+      await s.mkdir({ path: 'branch/master' });
+      await commitFiles(s, 'master', 't', { '.gitmodules': valid, 'a/b/.gitmodules': valid.replace('lib', 'sub'), 'c/gitmod~1': '# only a comment\n', 'd/.GitModules': '' });
+      git('fsck', '--strict');
+      expect(git('show', 'master:.gitmodules')).toBe(valid);
+      expect(git('ls-tree', '-r', '--name-only', 'master').split('\n').filter((l) => l !== '')).toEqual(['.gitmodules', 'a/b/.gitmodules', 'c/gitmod~1', 'd/.GitModules']);
+    });
+
+    it('an invalid one fails the commit with EINVAL naming the path and the rule; the transaction stays and commits once fixed', async () => {
+      const s = await connect();
+      await s.mkdir({ path: 'branch/master' });
+      const tx = 'branch/master/transactions/t';
+      await s.mkdir({ path: tx });
+      await s.mkdir({ path: `${tx}/rw/a` });
+      await write(s, `${tx}/rw/a/.gitmodules`, evil);
+      await write(s, `${tx}/rw/other`, 'kept');
+      const r = await command(s, `${tx}/ctl`, 'commit');
+      expect(r.errno).toBe('EINVAL');
+      expect(r.reply).toBe('a/.gitmodules: submodule "x": url "--upload-pack=evil" looks like a command-line option (git fsck: gitmodulesUrl)\n');
+      // diff/ writes the tree the same way, so it is refused the same way.
+      await s.mkdir({ path: 'branch/master/transactions/base' });
+      await write(s, 'branch/master/transactions/base/ctl', 'commit');
+      const base = (await read(s, 'branch/master/head')).trim();
+      const diff = await s.walk({ path: `${tx}/diff` });
+      // One name walked from diff/: the error comes back as is (a longer walk stopped short reads as ENOENT).
+      expect(await errnoOf(s.walk({ path: base, from: diff }))).toBe('EINVAL');
+      await diff.clunk();
+      // Nothing reached the branch; the transaction is still there, its files as they were.
+      expect(git('ls-tree', '-r', '--name-only', 'master')).toBe('');
+      expect(await names(s, 'branch/master/transactions')).toEqual(['t']);
+      expect(await read(s, `${tx}/rw/other`)).toBe('kept');
+      for (const [text, rule] of [
+        ['[submodule "../x"]\n\tpath = x\n', 'gitmodulesName'],
+        ['[submodule "x"]\n\tpath = -x\n', 'gitmodulesPath'],
+        ['[submodule "x"]\n\tupdate = !sh\n', 'gitmodulesUpdate'],
+        ['[submodule "x"]\r\n\turl = ./%0ahost\r\n', 'gitmodulesUrl'],
+      ] as const) {
+        await write(s, `${tx}/rw/a/.gitmodules`, text);
+        const again = await command(s, `${tx}/ctl`, 'commit');
+        expect(again.errno, text).toBe('EINVAL');
+        expect(again.reply, text).toMatch(new RegExp(`^a/\\.gitmodules: .*\\(git fsck: ${rule}\\)\\n$`));
+      }
+      // Fixed: it commits, and git agrees.
+      await write(s, `${tx}/rw/a/.gitmodules`, valid);
+      expect((await command(s, `${tx}/ctl`, 'commit')).errno).toBeUndefined();
+      git('fsck', '--strict');
+      expect(git('show', 'master:a/.gitmodules')).toBe(valid);
+      expect(git('show', 'master:other')).toBe('kept');
+    });
+
+    it('a file renamed into place is checked; one git cannot parse is accepted, as fsck --strict does (gitmodulesParse is a warning)', async () => {
+      const s = await connect();
+      await s.mkdir({ path: 'branch/master' });
+      await commitFiles(s, 'master', 't1', { plain: evil, garbage: '!!! not config\n[submodule "x"]\n\turl = --evil\n' });
+      const tx = 'branch/master/transactions/t2';
+      await s.mkdir({ path: tx });
+      await s.rename({ from: `${tx}/rw/plain`, to: `${tx}/rw/.gitmodules` });
+      const r = await command(s, `${tx}/ctl`, 'commit');
+      expect(r.errno).toBe('EINVAL');
+      expect(r.reply).toMatch(/^\.gitmodules: submodule "x": url .* \(git fsck: gitmodulesUrl\)\n$/);
+      await s.remove({ path: `${tx}/rw/.gitmodules` });
+      await s.rename({ from: `${tx}/rw/garbage`, to: `${tx}/rw/.gitmodules` });
+      expect((await command(s, `${tx}/ctl`, 'commit')).errno).toBeUndefined();
+      git('fsck', '--strict');
+    });
+
+    it('one already in history is not checked again when its directory changes', async () => {
+      const s = await connect();
+      await s.mkdir({ path: 'branch/master' });
+      // Made by the git CLI (as if fetched): datakit would not have written it.
+      const blob = execFileSync('git', ['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], { input: evil, encoding: 'utf8' }).trim();
+      const tree = execFileSync('git', ['--git-dir', gitdir, 'mktree'], { input: `100644 blob ${blob}\t.gitmodules\n`, encoding: 'utf8' }).trim();
+      const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+      const c = execFileSync('git', ['--git-dir', gitdir, 'commit-tree', tree, '-m', 'old'], { env, encoding: 'utf8' }).trim();
+      git('update-ref', 'refs/heads/master', c);
+      await commitFiles(s, 'master', 't', { next: 'x' });
+      expect(git('ls-tree', '--name-only', 'master').split('\n').filter((l) => l !== '')).toEqual(['.gitmodules', 'next']);
+    });
   });
 
   it("branches made and deleted leave nothing behind in the repository's maps; a watched one stays watched", async () => {

@@ -13,6 +13,7 @@
  */
 import type { ObjectBatch, Oid, Store, TreeEntry } from '../store/store.js';
 import { alreadyExists, badName, FsError, isDir, noEntry, notDir } from './errors.js';
+import { checkGitmodules } from './gitmodules.js';
 import { heldBytes } from './node.js';
 
 let nextId = 1;
@@ -41,6 +42,8 @@ export interface OFile extends Base {
   /** The git blob while unchanged. */
   oid: Oid | undefined;
   data: Uint8Array | undefined;
+  /** Renamed in this transaction: its blob may be new under this name (a `.gitmodules` is checked). */
+  moved?: true;
 }
 export interface OLink extends Base {
   kind: 'symlink';
@@ -57,6 +60,9 @@ const NAME_MAX = 255;
  */
 const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
 
+/** git's tolower and strncasecmp: ASCII letters only. */
+const asciiLower = (s: string): string => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 0x20));
+
 /**
  * Whether `name` would be `dotname` (".git", ".gitmodules", ...) on a file system that
  * checks the tree out, after git's is_hfs_dotgit / is_ntfs_dotgit: case-insensitive, with
@@ -70,38 +76,95 @@ function sameAsDotName(name: string, dotname: string, shortName: RegExp): boolea
   return ntfs === dotname || shortName.test(ntfs);
 }
 
+/** From `i` on, only spaces and dots up to the end or an alternate data stream (':'). */
+function ntfsTail(name: string, i: number, alsoSeparators: boolean): boolean {
+  for (; ; i++) {
+    const c = name[i];
+    if (c === undefined || c === ':' || (alsoSeparators && (c === '/' || c === '\\'))) return true;
+    if (c !== ' ' && c !== '.') return false;
+  }
+}
+
+/**
+ * path.c is_ntfs_dot_generic, as fsck applies it: `.<needle>` then spaces and dots, its
+ * short name `<needle's first 6>~1..4`, or NTFS's fall-back short name: 8 characters, a
+ * prefix of `shortPrefix` then '~', a digit 1-9 and digits ("gi7eba~1", "gi7e~123",
+ * "~1234567").
+ */
+function isNtfsDot(name: string, needle: string, shortPrefix: string): boolean {
+  const lower = asciiLower(name);
+  if (lower.startsWith(`.${needle}`)) return ntfsTail(name, needle.length + 1, false);
+  const d = name[7];
+  if (lower.startsWith(needle.slice(0, 6)) && name[6] === '~' && d !== undefined && d >= '1' && d <= '4') return ntfsTail(name, 8, false);
+  let i = 0;
+  for (let sawTilde = false; i < 8; i++) {
+    const c = name[i];
+    if (c === undefined) return false;
+    if (sawTilde) {
+      if (c < '0' || c > '9') return false;
+    } else if (c === '~') {
+      const n = name[++i];
+      if (n === undefined || n < '1' || n > '9') return false;
+      sawTilde = true;
+    } else if (i >= 6 || lower[i] !== shortPrefix[i]) return false;
+  }
+  return ntfsTail(name, i, false);
+}
+
+/** path.c is_ntfs_dotgit: `.git` or `git~1`, then spaces and dots up to the end, ':', '/' or a backslash. */
+function isNtfsDotgit(name: string): boolean {
+  const lower = asciiLower(name);
+  if (lower.startsWith('.git')) return ntfsTail(name, 4, true);
+  if (lower.startsWith('git~1')) return ntfsTail(name, 5, true);
+  return false;
+}
+
+/** What follows each backslash in `name`: fsck checks these too, as NTFS paths. */
+const afterBackslashes = (name: string): string[] => name.split('\\').slice(1).map((_, i, parts) => parts.slice(i).join('\\'));
+
 const DOTGIT_SHORT = /^git~[1-4]$/;
-/** git fsck --strict refuses these as symlinks (gitmodulesSymlink, and the warnings --strict makes errors). */
-const NO_SYMLINK: readonly [string, RegExp][] = [
-  ['.gitmodules', /^(gitmod~[1-4]|gi7eba~[1-9])$/],
-  ['.gitattributes', /^(gitatt~[1-4]|gi7d29~[1-9])$/],
-  ['.gitignore', /^(gitign~[1-4]|gi250a~[1-9])$/],
-  ['.mailmap', /^(mailma~[1-4]|maba30~[1-9])$/],
+/** git fsck --strict refuses these as symlinks (gitmodulesSymlink; the others are warnings there, refused all the same). */
+const NO_SYMLINK: readonly [string, RegExp, string][] = [
+  ['.gitmodules', /^(gitmod~[1-4]|gi7eba~[1-9])$/, 'gi7eba'],
+  ['.gitattributes', /^(gitatt~[1-4]|gi7d29~[1-9])$/, 'gi7d29'],
+  ['.gitignore', /^(gitign~[1-4]|gi250a~[1-9])$/, 'gi250a'],
+  ['.mailmap', /^(mailma~[1-4]|maba30~[1-9])$/, 'maba30'],
 ];
+
+/** fsck.c fsck_tree's rule for a name git sees as `dotname`; for `.gitmodules`, also after a backslash. */
+function fsckSees(name: string, [dotname, short, prefix]: readonly [string, RegExp, string]): boolean {
+  const needle = dotname.slice(1);
+  if (sameAsDotName(name, dotname, short) || isNtfsDot(name, needle, prefix)) return true;
+  return dotname === '.gitmodules' && name.includes('\\') && afterBackslashes(name).some((s) => isNtfsDot(s, needle, prefix));
+}
+
+/**
+ * Whether `git fsck` takes a tree entry called `name` for `.gitmodules`: its blob is then
+ * checked as one (see gitmodules.ts), and it must be a blob, not a tree (gitmodulesBlob) or
+ * a symlink (gitmodulesSymlink).
+ */
+export function isGitmodulesName(name: string): boolean {
+  return fsckSees(name, NO_SYMLINK[0]!);
+}
 
 export function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw badName(name);
   if (new TextEncoder().encode(name).length > NAME_MAX) throw new FsError('ENAMETOOLONG', `Name too long: ${name.slice(0, 32)}...`);
-  // git refuses a tree entry that is, or a checkout would turn into, .git (fsck: hasDotgit).
-  if (sameAsDotName(name, '.git', DOTGIT_SHORT)) throw badName(name);
-}
-
-/**
- * `git fsck --strict` checks the contents of every blob a tree names `.gitmodules` (names and
- * URLs that could run commands on a clone: gitmodulesName, gitmodulesUrl, ...). Datakit does
- * not parse git config, so it writes no such file: EPERM instead of a repository that fails
- * fsck. One already in a commit is kept as it is.
- */
-function refuseGitmodules(name: string): void {
-  if (sameAsDotName(name, '.gitmodules', NO_SYMLINK[0]![1])) {
-    throw new FsError('EPERM', `${name}: datakit does not write .gitmodules files (git fsck checks their contents)`);
-  }
+  // git refuses a tree entry that is, or a checkout would turn into, .git (fsck: hasDotgit),
+  // also after a backslash (`.git\x`, `x\.git`: NTFS paths).
+  if (sameAsDotName(name, '.git', DOTGIT_SHORT) || isNtfsDotgit(name) || afterBackslashes(name).some(isNtfsDotgit)) throw badName(name);
 }
 
 /** checkName, and what git refuses as a symlink's name. */
 export function checkSymlinkName(name: string): void {
   checkName(name);
-  for (const [dotname, short] of NO_SYMLINK) if (sameAsDotName(name, dotname, short)) throw new FsError('EINVAL', `${dotname} cannot be a symlink (git fsck refuses it)`);
+  for (const n of NO_SYMLINK) if (fsckSees(name, n)) throw new FsError('EINVAL', `${n[0]} cannot be a symlink (git fsck refuses it)`);
+}
+
+/** checkName, and `.gitmodules` (as git sees it) for a directory: fsck's gitmodulesBlob. */
+function checkDirName(name: string): void {
+  checkName(name);
+  if (isGitmodulesName(name)) throw new FsError('EINVAL', `${name}: .gitmodules cannot be a directory (git fsck: gitmodulesBlob)`);
 }
 
 /** Bytes of changed file contents all transactions of a server hold together. */
@@ -195,7 +258,6 @@ export class Overlay {
 
   /** Replaces a file's contents. */
   async setData(f: OFile, data: Uint8Array): Promise<void> {
-    refuseGitmodules(f.name);
     // A file still as git has it is not counted (nor read: truncating it must not
     // inflate a blob only to drop it); a changed one holds its bytes already.
     const delta = heldBytes(data) - (f.oid === undefined ? heldBytes(await this.read(f)) : 0);
@@ -229,13 +291,13 @@ export class Overlay {
   }
 
   async mkdir(d: ODir, name: string): Promise<ODir> {
+    checkDirName(name);
     const n = await this.add(d, name, (b): ODir => ({ ...b, kind: 'dir', oid: undefined, children: new Map() }));
     this.onTouch?.(this.pathOf(n));
     return n;
   }
 
   createFile(d: ODir, name: string, exec: boolean): Promise<OFile> {
-    refuseGitmodules(name);
     return this.add(d, name, (b) => ({ ...b, kind: 'file', exec, oid: undefined, data: new Uint8Array(0) }));
   }
 
@@ -271,7 +333,7 @@ export class Overlay {
     checkName(newName);
     const src = await this.lookup(from, oldName);
     if (src.kind === 'symlink') checkSymlinkName(newName);
-    if (src.kind === 'file') refuseGitmodules(newName);
+    if (src.kind === 'dir') checkDirName(newName);
     for (let d: ODir | undefined = to; d !== undefined; d = d.parent) {
       if (d === src) throw new FsError('EINVAL', 'Cannot move a directory into itself');
     }
@@ -290,6 +352,7 @@ export class Overlay {
     this.changed(from);
     src.parent = to;
     src.name = newName;
+    if (src.kind === 'file') src.moved = true;
     dst.set(newName, src);
     this.changed(to);
     this.onTouch?.(oldPath);
@@ -364,6 +427,10 @@ export class Overlay {
    * Writes what changed to the store (into `batch` if given: `Store.commitBatch` writes it).
    * Returns the root tree and every object written (to be made durable before a ref
    * points at them). Empty directories are left out.
+   *
+   * A `.gitmodules` (as git sees the name) written new or moved here must pass
+   * `git fsck --strict`'s checks: EINVAL naming the path and the rule otherwise, before
+   * the tree naming it is written. One unchanged in its place is in history already.
    */
   async writeTree(batch?: ObjectBatch): Promise<{ tree: Oid; written: Oid[] }> {
     const written: Oid[] = [];
@@ -380,6 +447,10 @@ export class Overlay {
         const oid = await this.writeDir(c, written, batch);
         if (oid !== undefined) entries.push({ mode: '040000', path: name, oid, type: 'tree' });
       } else if (c.kind === 'file') {
+        if ((c.oid === undefined || c.moved === true) && isGitmodulesName(name)) {
+          const problem = checkGitmodules(await this.read(c));
+          if (problem !== undefined) throw new FsError('EINVAL', `${this.pathOf(c)}: ${problem.message}`, { reason: 'gitmodules', rule: problem.rule, path: this.pathOf(c) });
+        }
         let oid = c.oid;
         if (oid === undefined) {
           oid = await this.store.writeBlob(await this.read(c), batch);
