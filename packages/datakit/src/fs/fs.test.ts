@@ -738,6 +738,35 @@ describe('hostile or racing clients (audit, session 9)', () => {
     expect(git('ls-tree', '--name-only', 'master').split('\n').filter((l) => l !== '').sort()).toEqual(['.github', '.gitignore', '.gitx', 'git~5', 'link']);
   });
 
+  describe('.gitattributes', () => {
+    it('a line git cannot read fails the commit (gitattributesLineLength), also renamed into place; a directory of that name is refused', async () => {
+      const s = await connect();
+      await s.mkdir({ path: 'branch/master' });
+      const tx = 'branch/master/transactions/t';
+      await s.mkdir({ path: tx });
+      await s.mkdir({ path: `${tx}/rw/d` });
+      await write(s, `${tx}/rw/d/.gitattributes`, `*.sh text\n${'x'.repeat(2048)}\n`);
+      const r = await command(s, `${tx}/ctl`, 'commit');
+      expect(r.errno).toBe('EINVAL');
+      expect(r.reply).toBe('d/.gitattributes: line 2 is 2048 bytes long, git reads at most 2047 (git fsck: gitattributesLineLength)\n');
+      expect(await errnoOf(s.mkdir({ path: `${tx}/rw/.gitattributes` }))).toBe('EINVAL');
+      expect(await errnoOf(s.mkdir({ path: `${tx}/rw/e/gitatt~1` }))).toBe('ENOENT');
+      await s.mkdir({ path: `${tx}/rw/e` });
+      expect(await errnoOf(s.mkdir({ path: `${tx}/rw/e/gitatt~1` }))).toBe('EINVAL');
+      // Fixed, and a long-lined file renamed into place instead.
+      await write(s, `${tx}/rw/d/.gitattributes`, '*.sh text\n');
+      await write(s, `${tx}/rw/long`, `${'y'.repeat(4096)}\n`);
+      expect((await command(s, `${tx}/ctl`, 'commit')).errno).toBeUndefined();
+      git('fsck', '--strict');
+      await s.mkdir({ path: 'branch/master/transactions/u' });
+      await s.rename({ from: 'branch/master/transactions/u/rw/long', to: 'branch/master/transactions/u/rw/.GITATTRIBUTES' });
+      const moved = await command(s, 'branch/master/transactions/u/ctl', 'commit');
+      expect(moved.errno).toBe('EINVAL');
+      expect(moved.reply).toMatch(/^\.GITATTRIBUTES: line 1 is 4096 bytes long.*gitattributesLineLength\)\n$/);
+      expect(git('ls-tree', '-r', '--name-only', 'master').split('\n').filter((l) => l !== '')).toEqual(['d/.gitattributes', 'long']);
+    });
+  });
+
   describe('.gitmodules', () => {
     const valid = '[submodule "lib"]\n\tpath = lib\n\turl = https://example.com/lib.git\n';
     const evil = '[submodule "x"]\n\turl = --upload-pack=evil\n';

@@ -13,6 +13,7 @@
  */
 import type { ObjectBatch, Oid, Store, TreeEntry } from '../store/store.js';
 import { alreadyExists, badName, FsError, isDir, noEntry, notDir } from './errors.js';
+import { checkGitattributes } from './gitattributes.js';
 import { checkGitmodules } from './gitmodules.js';
 import { heldBytes } from './node.js';
 
@@ -147,6 +148,11 @@ export function isGitmodulesName(name: string): boolean {
   return fsckSees(name, NO_SYMLINK[0]!);
 }
 
+/** Whether `git fsck` takes a tree entry called `name` for `.gitattributes` (checked: gitattributes.ts; a tree there fails gitattributesBlob). */
+export function isGitattributesName(name: string): boolean {
+  return fsckSees(name, NO_SYMLINK[1]!);
+}
+
 export function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw badName(name);
   if (new TextEncoder().encode(name).length > NAME_MAX) throw new FsError('ENAMETOOLONG', `Name too long: ${name.slice(0, 32)}...`);
@@ -165,6 +171,7 @@ export function checkSymlinkName(name: string): void {
 function checkDirName(name: string): void {
   checkName(name);
   if (isGitmodulesName(name)) throw new FsError('EINVAL', `${name}: .gitmodules cannot be a directory (git fsck: gitmodulesBlob)`);
+  if (isGitattributesName(name)) throw new FsError('EINVAL', `${name}: .gitattributes cannot be a directory (git fsck: gitattributesBlob)`);
 }
 
 /** Bytes of changed file contents all transactions of a server hold together. */
@@ -428,7 +435,7 @@ export class Overlay {
    * Returns the root tree and every object written (to be made durable before a ref
    * points at them). Empty directories are left out.
    *
-   * A `.gitmodules` (as git sees the name) written new or moved here must pass
+   * A `.gitmodules` or `.gitattributes` (as git sees the name) written new or moved here must pass
    * `git fsck --strict`'s checks: EINVAL naming the path and the rule otherwise, before
    * the tree naming it is written. One unchanged in its place is in history already.
    */
@@ -447,9 +454,10 @@ export class Overlay {
         const oid = await this.writeDir(c, written, batch);
         if (oid !== undefined) entries.push({ mode: '040000', path: name, oid, type: 'tree' });
       } else if (c.kind === 'file') {
-        if ((c.oid === undefined || c.moved === true) && isGitmodulesName(name)) {
-          const problem = checkGitmodules(await this.read(c));
-          if (problem !== undefined) throw new FsError('EINVAL', `${this.pathOf(c)}: ${problem.message}`, { reason: 'gitmodules', rule: problem.rule, path: this.pathOf(c) });
+        if (c.oid === undefined || c.moved === true) {
+          const check = isGitmodulesName(name) ? checkGitmodules : isGitattributesName(name) ? checkGitattributes : undefined;
+          const problem = check?.(await this.read(c));
+          if (problem !== undefined) throw new FsError('EINVAL', `${this.pathOf(c)}: ${problem.message}`, { reason: problem.rule.startsWith('gitmodules') ? 'gitmodules' : 'gitattributes', rule: problem.rule, path: this.pathOf(c) });
         }
         let oid = c.oid;
         if (oid === undefined) {
