@@ -257,6 +257,13 @@ export class Overlay {
     return f.data;
   }
 
+  /** A file's size; one still as git has it is not read (nor kept: `stat` of every file in rw/ must not hold them all). */
+  async size(f: OFile): Promise<number> {
+    if (f.removed) throw noEntry(f.name);
+    if (f.data !== undefined) return f.data.length;
+    return f.oid === undefined ? 0 : this.store.blobSize(f.oid);
+  }
+
   async linkTarget(l: OLink): Promise<string> {
     if (l.removed) throw noEntry(l.name);
     if (l.oid !== undefined && l.target === '') l.target = new TextDecoder().decode(await this.store.readBlob(l.oid));

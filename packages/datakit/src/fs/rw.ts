@@ -89,8 +89,7 @@ export class RwFile implements Node {
   }
 
   async stat(): Promise<Stat> {
-    const data = await this.ov.read(this.file);
-    return { size: data.length, perm: this.file.exec ? 0o755 : 0o644, version: this.file.version };
+    return { size: await this.ov.size(this.file), perm: this.file.exec ? 0o755 : 0o644, version: this.file.version };
   }
 
   async open(req: OpenRequest): Promise<OpenFile> {

@@ -37,7 +37,14 @@ describe('stat of a stored file', () => {
       expect((await s.stat({ path })).size, path).toBe(BigInt(size));
     }
     expect((await s.stat({ path: 'branch/master/ro/run' })).size).toBe(6n);
+    // A transaction's unchanged file: neither read nor kept by a stat.
+    await s.mkdir({ path: 'branch/master/transactions/t' });
+    expect((await s.stat({ path: 'branch/master/transactions/t/rw/big' })).size).toBe(BigInt(size));
     expect(reads).not.toHaveBeenCalled();
+    // Changed, its size is the new one.
+    await s.writeFile({ path: 'branch/master/transactions/t/rw/run', data: new TextEncoder().encode('longer now\n') });
+    expect((await s.stat({ path: 'branch/master/transactions/t/rw/run' })).size).toBe(11n);
+    reads.mockClear();
     // Opening still reads it, and gives the bytes.
     const data = await s.readFile({ path: `trees/X-${small}` });
     expect(new TextDecoder().decode(data)).toBe('small\n');
