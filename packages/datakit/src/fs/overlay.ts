@@ -251,10 +251,12 @@ export class Overlay {
   async read(f: OFile): Promise<Uint8Array> {
     if (f.removed) throw noEntry(f.name);
     if (f.data !== undefined) return f.data;
-    const data = f.oid === undefined ? new Uint8Array(0) : await this.store.readBlob(f.oid);
-    // Unchanged blobs are not counted against maxBytes: they are in git already.
-    if (f.data === undefined) f.data = data;
-    return f.data;
+    if (f.oid === undefined) return new Uint8Array(0);
+    // Unchanged: the store's copy, not kept here (nor counted: it is in git already). Whoever
+    // reads holds it while it needs it (an open fid); the store hands every holder the same
+    // copy. Kept here, every file a transaction had read stayed in memory until it ended.
+    const data = await this.store.readBlob(f.oid);
+    return f.data ?? data;
   }
 
   /** A file's size; one still as git has it is not read (nor kept: `stat` of every file in rw/ must not hold them all). */

@@ -93,10 +93,13 @@ export class RwFile implements Node {
   }
 
   async open(req: OpenRequest): Promise<OpenFile> {
+    // The contents, held while this fid is open (an unchanged file's blob is not kept by the
+    // overlay: the store gives the same copy back on each read while someone holds it).
+    const held: { data?: Uint8Array } = {};
     if (req.write && req.truncate) await this.ov.exclusive(() => this.ov.setData(this.file, new Uint8Array(0)));
-    else await this.ov.read(this.file);
+    else held.data = await this.ov.read(this.file);
     return {
-      read: async (offset, count) => slice(await this.ov.read(this.file), offset, count),
+      read: async (offset, count) => slice((held.data = await this.ov.read(this.file)), offset, count),
       write: async (offset, data) => {
         if (!req.write) throw new FsError('EBADF', 'Not open for writing');
         const end = offset + data.length;

@@ -51,3 +51,42 @@ describe('stat of a stored file', () => {
     expect(reads).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('reading unchanged files through rw/', () => {
+  it('keeps none of them once their fids are closed (each stayed in memory until the transaction ended)', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const store = fs.repo.store;
+    const size = 16 << 20;
+    const entries = [];
+    for (let i = 0; i < 10; i++) {
+      const oid = await store.writeBlob(new Uint8Array(size).fill(0x30 + i));
+      entries.push({ mode: '100644' as const, path: `f${i}`, oid, type: 'blob' as const });
+    }
+    const tree = await store.writeTree(entries);
+    const commit = await store.writeCommit({ tree, parents: [], message: 'm', author: { name: 'a', email: 'a@b', timestamp: 1 } });
+    await store.updateBranch('master', undefined, commit);
+    await s.mkdir({ path: 'branch/master/transactions/t' });
+    gc();
+    const base = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 10; i++) {
+      const data = await s.readFile({ path: `branch/master/transactions/t/rw/f${i}` });
+      expect(data.length).toBe(size);
+      expect(data[size - 1]).toBe(0x30 + i);
+    }
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      gc();
+    }
+    // Held, they would be 160 MiB; what is left is the last few reads' buffers on both sides.
+    expect(process.memoryUsage().arrayBuffers - base).toBeLessThan(80 << 20);
+    // Still the transaction's files: a write copies, the commit keeps the others as they were.
+    await s.writeFile({ path: 'branch/master/transactions/t/rw/f0', data: new TextEncoder().encode('new\n') });
+    await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: new TextEncoder().encode('commit') });
+    const head = (await store.branchHead('master')) as string;
+    const t2 = await store.readTree((await store.readCommit(head)).tree);
+    expect(t2.map((e) => e.oid)).toEqual([await store.writeBlob(new TextEncoder().encode('new\n')), ...entries.slice(1).map((e) => e.oid)]);
+  });
+});
