@@ -89,26 +89,36 @@ describe('commits', () => {
   });
 });
 
+/** Makes branch master with one commit. */
+async function commitOnMaster(s: Session): Promise<void> {
+  await s.mkdir({ path: 'branch/master' });
+  await s.mkdir({ path: 'branch/master/transactions/t' });
+  await s.writeFile({ path: 'branch/master/transactions/t/rw/f', data: enc.encode('x') });
+  await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
+}
+
+/** The store's next ref read finds what is there now, and finishes only when released. */
+function holdNextRead(store: DatakitFs['repo']['store']): () => void {
+  const read = store.branchHead.bind(store);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  store.branchHead = async (name) => {
+    store.branchHead = read;
+    const h = await read(name);
+    await held;
+    return h;
+  };
+  return release;
+}
+
 describe('heads published to watchers', () => {
   it('a ref read that started before a branch was deleted does not bring its old head back to a new watcher', async () => {
     const s = await connect();
-    await s.mkdir({ path: 'branch/master' });
-    await s.mkdir({ path: 'branch/master/transactions/t' });
-    await s.writeFile({ path: 'branch/master/transactions/t/rw/f', data: enc.encode('x') });
-    await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
+    await commitOnMaster(s);
     const repo = fs.repo;
     const old = git('rev-parse', 'master').trim();
     // The next ref read finds the old head, and finishes only when let go.
-    const store = repo.store;
-    const read = store.branchHead.bind(store);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    store.branchHead = async (name) => {
-      store.branchHead = read;
-      const h = await read(name);
-      await held;
-      return h;
-    };
+    const release = holdNextRead(repo.store);
     const slow = repo.head('master');
     await repo.deleteBranch('master');
     const w = repo.watch('master');
@@ -121,24 +131,12 @@ describe('heads published to watchers', () => {
 
   it('a read of another branch in flight across that forgetting still reaches its watcher', async () => {
     const s = await connect();
-    await s.mkdir({ path: 'branch/master' });
-    await s.mkdir({ path: 'branch/master/transactions/t' });
-    await s.writeFile({ path: 'branch/master/transactions/t/rw/f', data: enc.encode('x') });
-    await s.writeFile({ path: 'branch/master/transactions/t/ctl', data: enc.encode('commit') });
+    await commitOnMaster(s);
     // Made by git, never read by the server yet: nothing published for it.
     const other = git('rev-parse', 'master').trim();
     git('update-ref', 'refs/heads/other', other);
     const repo = fs.repo;
-    const store = repo.store;
-    const read = store.branchHead.bind(store);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    store.branchHead = async (name) => {
-      store.branchHead = read;
-      const h = await read(name);
-      await held;
-      return h;
-    };
+    const release = holdNextRead(repo.store);
     const w = repo.watch('other');
     const slow = repo.head('other');
     await repo.deleteBranch('master');
