@@ -65,6 +65,7 @@ export function toFsError(err: unknown): unknown {
   if (err instanceof DatakitError) {
     if (err.code === 'INVALID_BRANCH' || err.code === 'INVALID_NAME' || err.code === 'INVALID_HASH') return new FsError('EINVAL', err.message);
     if (err.code === 'CONFLICT' || err.code === 'LOCKED') return new FsError('EBUSY', err.message);
+    if (err.code === 'CORRUPT_OBJECT' || err.code === 'CORRUPT_REF') return new FsError('EIO', err.message);
   }
   const code = (err as { code?: unknown } | undefined)?.code;
   if (code === 'NotFoundError') return new FsError('ENOENT', (err as Error).message);

@@ -10,7 +10,10 @@
  *   second varint), and the type is the base's, followed down the chain.
  *
  * Anything this cannot read (a version 1 idx, a truncated file) is `'unknown'`: the
- * caller reads the object whole instead, as before. Reads are small (`pread` of a few
+ * caller reads the object whole instead, as before. A pack whose idx cannot be read is
+ * remembered and skipped (the object may still be loose or in another pack). Deltas whose
+ * bases name each other (within a pack or across packs) are a corrupt repository:
+ * `CORRUPT_OBJECT`, not `'unknown'` (reading such an object whole never ends either). Reads are small (`pread` of a few
  * hundred bytes); idx files are kept (as isomorphic-git keeps its own parse of them) and
  * the pack list is read again when an object is not found in it, or a pack has gone (a
  * merge removed it).
@@ -19,6 +22,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, inflateSync } from 'node:zlib';
+import { DatakitError } from '../errors.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 export interface ObjectInfo {
@@ -93,25 +97,43 @@ function deltaVarint(b: Buffer, at: number): { value: number; end: number } {
   throw new Unreadable('bad delta header');
 }
 
+/** A search for one object: the ids its delta chain has gone through, and whether an unreadable pack was skipped. */
+interface Search {
+  readonly visiting: Set<string>;
+  skipped: boolean;
+}
+
 export class ObjectInfoReader {
   #packs: string[] | undefined;
   readonly #idx = new Map<string, Idx>();
+  /** Packs whose idx cannot be read here (version 1, truncated): skipped from then on. */
+  readonly #badIdx = new Set<string>();
 
   constructor(private readonly gitdir: string) {}
 
   /** The object's type and size; `undefined` when absent; `'unknown'` when it cannot be told cheaply. */
   async info(oid: string): Promise<ObjectInfo | undefined | 'unknown'> {
     try {
-      const packed = await this.#packed(oid, false);
-      if (packed !== undefined) return packed;
-      const loose = await this.#loose(oid);
-      if (loose !== undefined) return loose;
-      // A pack written since the list was read (a commit, a fetch, git gc)?
-      return await this.#packed(oid, true);
+      const search: Search = { visiting: new Set(), skipped: false };
+      const found = await this.#find(oid, search);
+      return found === undefined && search.skipped ? 'unknown' : found;
     } catch (err) {
       if (err instanceof Unreadable) return 'unknown';
       throw err;
     }
+  }
+
+  async #find(oid: string, search: Search): Promise<ObjectInfo | undefined> {
+    if (search.visiting.has(oid) || search.visiting.size >= MAX_CHAIN) {
+      throw new DatakitError('CORRUPT_OBJECT', `object ${oid}: its delta chain loops or is longer than ${MAX_CHAIN}`, { oid });
+    }
+    search.visiting.add(oid);
+    const packed = await this.#packed(oid, false, search);
+    if (packed !== undefined) return packed;
+    const loose = await this.#loose(oid);
+    if (loose !== undefined) return loose;
+    // A pack written since the list was read (a commit, a fetch, git gc)?
+    return this.#packed(oid, true, search);
   }
 
   async #loose(oid: string): Promise<ObjectInfo | undefined> {
@@ -148,15 +170,24 @@ export class ObjectInfoReader {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
       else throw err;
     }
-    const packs = names.filter((f) => /^pack-[0-9a-f]{40}\.idx$/.test(f) && names.includes(`${f.slice(0, -4)}.pack`)).map((f) => f.slice(0, -4));
-    for (const name of this.#idx.keys()) if (!packs.includes(name)) this.#idx.delete(name);
+    // Any `<name>.idx` with its `<name>.pack`, as git reads them (`git pack-objects dir/x` makes x-<hash>).
+    const all = new Set(names);
+    const packs = names.filter((f) => f.endsWith('.idx') && all.has(`${f.slice(0, -4)}.pack`)).map((f) => f.slice(0, -4));
+    const now = new Set(packs);
+    for (const name of this.#idx.keys()) if (!now.has(name)) this.#idx.delete(name);
+    for (const name of this.#badIdx) if (!now.has(name)) this.#badIdx.delete(name);
     this.#packs = packs;
     return packs;
   }
 
-  async #loadIdx(name: string): Promise<Idx | undefined> {
+  /** The pack's idx; `undefined` when it has gone or cannot be read here (`search.skipped` then). */
+  async #loadIdx(name: string, search: Search): Promise<Idx | undefined> {
     const hit = this.#idx.get(name);
     if (hit !== undefined) return hit;
+    if (this.#badIdx.has(name)) {
+      search.skipped = true;
+      return undefined;
+    }
     let buf: Buffer;
     try {
       buf = await fsp.readFile(join(this.gitdir, 'objects', 'pack', `${name}.idx`));
@@ -165,16 +196,19 @@ export class ObjectInfoReader {
       throw err;
     }
     // Version 2: "\377tOc", version 2, fanout[256], oids, crc32s, offsets, offset64s, 2 sha1s.
-    if (buf.length < 8 + 1024 + 40 || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) throw new Unreadable(`${name}.idx: not a version 2 index`);
-    const n = buf.readUInt32BE(8 + 255 * 4);
-    if (buf.length < 8 + 1024 + n * 28 + 40) throw new Unreadable(`${name}.idx: truncated`);
+    const n = buf.length >= 8 + 1024 ? buf.readUInt32BE(8 + 255 * 4) : 0;
+    if (buf.length < 8 + 1024 + 40 || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2 || buf.length < 8 + 1024 + n * 28 + 40) {
+      this.#badIdx.add(name);
+      search.skipped = true;
+      return undefined;
+    }
     const idx = { buf, n };
     this.#idx.set(name, idx);
     return idx;
   }
 
   /** The offset of `oid` in pack `idx`, or -1. */
-  #find(idx: Idx, oid: Buffer): number {
+  #offset(idx: Idx, oid: Buffer): number {
     const { buf, n } = idx;
     const first = oid[0] as number;
     let lo = first === 0 ? 0 : buf.readUInt32BE(8 + (first - 1) * 4);
@@ -198,33 +232,42 @@ export class ObjectInfoReader {
     return -1;
   }
 
-  async #packed(oid: string, relist: boolean): Promise<ObjectInfo | undefined> {
+  async #packed(oid: string, relist: boolean, search: Search): Promise<ObjectInfo | undefined> {
     const key = Buffer.from(oid, 'hex');
     const packs = relist || this.#packs === undefined ? await this.#list() : this.#packs;
     for (const name of packs) {
-      const idx = await this.#loadIdx(name);
+      const idx = await this.#loadIdx(name, search);
       if (idx === undefined) continue;
-      const off = this.#find(idx, key);
+      const off = this.#offset(idx, key);
       if (off < 0) continue;
+      let found: ObjectInfo | { base: string; size: number };
       try {
-        return await this.#entry(name, idx, off);
+        found = await this.#entry(name, idx, off);
       } catch (err) {
         // Merged away under us: the list is read again, and the object found where it went.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !relist) return this.#packed(oid, true);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !relist) return this.#packed(oid, true, search);
         throw err;
       }
+      if ('type' in found) return found;
+      // A delta on an object outside this pack (git never stores one so, but be exact).
+      const base = await this.#find(found.base, search);
+      if (base === undefined) throw new Unreadable('delta base not found');
+      return { type: base.type, size: found.size };
     }
     return undefined;
   }
 
-  /** The object at `off` in pack `name`: a delta's size from its own header, its type from its base. */
-  async #entry(name: string, idx: Idx, off: number): Promise<ObjectInfo> {
+  /**
+   * The object at `off` in pack `name`: a delta's size from its own header, its type from its
+   * base; a delta whose base is not in this pack gives that base's id instead of a type.
+   */
+  async #entry(name: string, idx: Idx, off: number): Promise<ObjectInfo | { base: string; size: number }> {
     const fh = await fsp.open(join(this.gitdir, 'objects', 'pack', `${name}.pack`), 'r');
     try {
       let size: number | undefined;
       const seen = new Set<number>();
       for (let depth = 0; depth < MAX_CHAIN; depth++) {
-        if (seen.has(off)) throw new Unreadable('delta loop');
+        if (seen.has(off)) throw new DatakitError('CORRUPT_OBJECT', `${name}.pack: the delta chain at offset ${off} loops`, { pack: name, offset: off });
         seen.add(off);
         const buf = Buffer.allocUnsafe(ENTRY_READ);
         const { bytesRead } = await fh.read(buf, 0, ENTRY_READ, off);
@@ -253,20 +296,16 @@ export class ObjectInfoReader {
           const baseOid = b.subarray(h.end, h.end + 20);
           data = h.end + 20;
           if (size === undefined) size = this.#deltaResult(b.subarray(data));
-          const found = this.#find(idx, baseOid);
-          if (found < 0) {
-            // A thin pack's base elsewhere (git never stores one on disk, but be exact).
-            const other = await this.info(baseOid.toString('hex'));
-            if (other === undefined || other === 'unknown') throw new Unreadable('delta base not found');
-            return { type: other.type, size };
-          }
+          const found = this.#offset(idx, baseOid);
+          // Elsewhere: looked for by the caller, this pack's file closed first.
+          if (found < 0) return { base: baseOid.toString('hex'), size };
           off = found;
           continue;
         }
         if (size === undefined) size = this.#deltaResult(b.subarray(data));
         off = base;
       }
-      throw new Unreadable('delta chain too long');
+      throw new DatakitError('CORRUPT_OBJECT', `${name}.pack: a delta chain longer than ${MAX_CHAIN}`, { pack: name });
     } finally {
       await fh.close();
     }

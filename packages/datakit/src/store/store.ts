@@ -563,7 +563,8 @@ export class Store {
     if (this.#trees.has(oid)) return 'tree';
     // From the object's header: a 1 GiB blob looked up in trees/ is not inflated.
     const info = await this.#read(() => this.#info.info(oid));
-    if (info !== 'unknown') return info?.type;
+    if (info !== 'unknown' && info !== undefined) return info.type;
+    // Not found by header (or not readable so): isomorphic-git's lookup has the last word.
     try {
       const r = await this.#read(() => git.readObject({ fs: this.#fs, gitdir: this.gitdir, oid, format: 'content', cache: this.#cache }));
       return r.type === 'blob' || r.type === 'tree' || r.type === 'commit' || r.type === 'tag' ? r.type : undefined;
