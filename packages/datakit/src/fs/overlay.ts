@@ -87,41 +87,44 @@ function ntfsTail(name: string, i: number, alsoSeparators: boolean): boolean {
 }
 
 /**
- * path.c is_ntfs_dot_generic, as fsck applies it: `.<needle>` then spaces and dots, its
- * short name `<needle's first 6>~1..4`, or NTFS's fall-back short name: 8 characters, a
- * prefix of `shortPrefix` then '~', a digit 1-9 and digits ("gi7eba~1", "gi7e~123",
- * "~1234567").
+ * path.c is_ntfs_dot_generic, as fsck applies it, to `name` from `at`: `.<needle>` then
+ * spaces and dots, its short name `<needle's first 6>~1..4`, or NTFS's fall-back short name:
+ * 8 characters, a prefix of `shortPrefix` then '~', a digit 1-9 and digits ("gi7eba~1",
+ * "gi7e~123", "~1234567"). Looks at a dozen characters and a run of spaces and dots.
  */
-function isNtfsDot(name: string, needle: string, shortPrefix: string): boolean {
-  const lower = asciiLower(name);
-  if (lower.startsWith(`.${needle}`)) return ntfsTail(name, needle.length + 1, false);
-  const d = name[7];
-  if (lower.startsWith(needle.slice(0, 6)) && name[6] === '~' && d !== undefined && d >= '1' && d <= '4') return ntfsTail(name, 8, false);
+function isNtfsDot(name: string, needle: string, shortPrefix: string, at = 0): boolean {
+  const lower = asciiLower(name.slice(at, at + Math.max(needle.length + 1, 8)));
+  if (lower.startsWith(`.${needle}`)) return ntfsTail(name, at + needle.length + 1, false);
+  const d = name[at + 7];
+  if (lower.startsWith(needle.slice(0, 6)) && name[at + 6] === '~' && d !== undefined && d >= '1' && d <= '4') return ntfsTail(name, at + 8, false);
   let i = 0;
   for (let sawTilde = false; i < 8; i++) {
-    const c = name[i];
+    const c = name[at + i];
     if (c === undefined) return false;
     if (sawTilde) {
       if (c < '0' || c > '9') return false;
     } else if (c === '~') {
-      const n = name[++i];
+      const n = name[at + ++i];
       if (n === undefined || n < '1' || n > '9') return false;
       sawTilde = true;
     } else if (i >= 6 || lower[i] !== shortPrefix[i]) return false;
   }
-  return ntfsTail(name, i, false);
+  return ntfsTail(name, at + i, false);
 }
 
-/** path.c is_ntfs_dotgit: `.git` or `git~1`, then spaces and dots up to the end, ':', '/' or a backslash. */
-function isNtfsDotgit(name: string): boolean {
-  const lower = asciiLower(name);
-  if (lower.startsWith('.git')) return ntfsTail(name, 4, true);
-  if (lower.startsWith('git~1')) return ntfsTail(name, 5, true);
+/** path.c is_ntfs_dotgit on `name` from `at`: `.git` or `git~1`, then spaces and dots up to the end, ':', '/' or a backslash. */
+function isNtfsDotgit(name: string, at = 0): boolean {
+  const lower = asciiLower(name.slice(at, at + 5));
+  if (lower.startsWith('.git')) return ntfsTail(name, at + 4, true);
+  if (lower.startsWith('git~1')) return ntfsTail(name, at + 5, true);
   return false;
 }
 
-/** What follows each backslash in `name`: fsck checks these too, as NTFS paths. */
-const afterBackslashes = (name: string): string[] => name.split('\\').slice(1).map((_, i, parts) => parts.slice(i).join('\\'));
+/** Whether `test` holds from just after some backslash in `name` (fsck checks those parts too, as NTFS paths). */
+function afterSomeBackslash(name: string, test: (at: number) => boolean): boolean {
+  for (let i = name.indexOf('\\'); i >= 0; i = name.indexOf('\\', i + 1)) if (test(i + 1)) return true;
+  return false;
+}
 
 const DOTGIT_SHORT = /^git~[1-4]$/;
 /** git fsck --strict refuses these as symlinks (gitmodulesSymlink; the others are warnings there, refused all the same). */
@@ -136,7 +139,7 @@ const NO_SYMLINK: readonly [string, RegExp, string][] = [
 function fsckSees(name: string, [dotname, short, prefix]: readonly [string, RegExp, string]): boolean {
   const needle = dotname.slice(1);
   if (sameAsDotName(name, dotname, short) || isNtfsDot(name, needle, prefix)) return true;
-  return dotname === '.gitmodules' && name.includes('\\') && afterBackslashes(name).some((s) => isNtfsDot(s, needle, prefix));
+  return dotname === '.gitmodules' && afterSomeBackslash(name, (at) => isNtfsDot(name, needle, prefix, at));
 }
 
 /**
@@ -158,7 +161,7 @@ export function checkName(name: string): void {
   if (new TextEncoder().encode(name).length > NAME_MAX) throw new FsError('ENAMETOOLONG', `Name too long: ${name.slice(0, 32)}...`);
   // git refuses a tree entry that is, or a checkout would turn into, .git (fsck: hasDotgit),
   // also after a backslash (`.git\x`, `x\.git`: NTFS paths).
-  if (sameAsDotName(name, '.git', DOTGIT_SHORT) || isNtfsDotgit(name) || afterBackslashes(name).some(isNtfsDotgit)) throw badName(name);
+  if (sameAsDotName(name, '.git', DOTGIT_SHORT) || isNtfsDotgit(name) || afterSomeBackslash(name, (at) => isNtfsDotgit(name, at))) throw badName(name);
 }
 
 /** checkName, and what git refuses as a symlink's name. */

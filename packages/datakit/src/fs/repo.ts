@@ -48,9 +48,8 @@ export class Repo {
   private readonly published = new Map<string, number>();
   /**
    * The sequence number when a name was last dropped from `published` (a deleted branch
-   * nobody watched): a read that started before it, of a name with no entry, may be older
-   * than that deletion. It is not published; the ref is read again instead (its caller
-   * still gets what it read).
+   * nobody watched): a read that started before it, of a watched name with no entry, may be
+   * older than that deletion. It is not published; `head` reads the ref again.
    */
   private forgotten = 0;
   /** Branches to re-read because the ref watcher saw them change ('' for all). */
@@ -112,16 +111,17 @@ export class Repo {
     });
   }
 
-  private publish(name: string, head: Oid | undefined, started = ++this.seq): void {
+  /**
+   * Publishes what a read (or this server's own move) found. False when the read may be
+   * older than a forgetting (see `forgotten`) and someone watches the name: the caller reads again.
+   */
+  private publish(name: string, head: Oid | undefined, started = ++this.seq): boolean {
     // No watcher is made for a name nobody watches that has no head: looking up random
     // names must not grow the map.
-    if (head === undefined && !this.heads.has(name)) return;
+    if (head === undefined && !this.heads.has(name)) return true;
     const last = this.published.get(name);
-    if (last === undefined && started < this.forgotten) {
-      if (this.heads.has(name)) this.head(name).catch(() => undefined);
-      return;
-    }
-    if ((last ?? 0) > started) return;
+    if (last === undefined && started < this.forgotten) return !this.heads.has(name);
+    if ((last ?? 0) > started) return true;
     this.published.set(name, started);
     const w = this.watchable(name);
     if (w.value !== head) {
@@ -136,6 +136,7 @@ export class Repo {
       this.published.delete(name);
       this.forgotten = Math.max(this.forgotten, started);
     }
+    return true;
   }
 
   /** Branches with a watchable head kept (for debug and tests). */
@@ -145,10 +146,13 @@ export class Repo {
 
   /** The head commit of a branch, read from git (and published to watchers if it moved). */
   async head(name: string): Promise<Oid | undefined> {
-    const started = ++this.seq;
-    const h = isValidBranchName(name) ? await this.store.branchHead(name) : undefined;
-    this.publish(name, h, started);
-    return h;
+    for (;;) {
+      const started = ++this.seq;
+      const h = isValidBranchName(name) ? await this.store.branchHead(name) : undefined;
+      // Declined only when a branch was forgotten while this read ran: read again (each
+      // time only if yet another one was).
+      if (this.publish(name, h, started)) return h;
+    }
   }
 
   /**
