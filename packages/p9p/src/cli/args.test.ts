@@ -24,6 +24,17 @@ describe('parseArgs', () => {
     expect(parse(['serve', 'd', '--listen', 'tcp!localhost!0'])).toMatchObject({ kind: 'serve' });
   });
 
+  it('parses --map-uid and --map-gid ranges for serve', () => {
+    expect(parse(['serve', 'd', '--listen', 'unix!/s', '--map-uid', '0:100000:65536', '--map-uid', '70000:0', '--map-gid', '1000:5000:10'])).toMatchObject({
+      uidMap: [{ guest: 0, host: 100_000, count: 65_536 }, { guest: 70_000, host: 0 }],
+      gidMap: [{ guest: 1000, host: 5000, count: 10 }],
+    });
+    expect(parse(['serve', 'd', '--listen', 'unix!/s'])).not.toHaveProperty('uidMap');
+    expect(usage(['serve', 'd', '--listen', 'unix!/s', '--map-uid', '1000'])).toMatch(/GUEST:HOST\[:COUNT\]/);
+    expect(usage(['serve', 'd', '--listen', 'unix!/s', '--map-gid', '-1:0'])).toMatch(/GUEST:HOST/);
+    expect(usage(['-a', 'unix!/s', 'ls', '--map-uid', '0:0'])).toMatch(/--map-uid/);
+  });
+
   it('refuses TCP off loopback unless --public is given', () => {
     expect(usage(['serve', 'd', '--listen', 'tcp!0.0.0.0!5640'])).toMatch(/not loopback/);
     expect(usage(['serve', 'd', '--listen', 'tcp!*!5640'])).toMatch(/not loopback/);

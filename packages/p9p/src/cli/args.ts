@@ -9,8 +9,9 @@
  */
 import { parseDialString } from '../transport/dialstring.js';
 import type { Address } from '../transport/dialstring.js';
+import type { IdRange } from '../handlers/local.js';
 
-export const USAGE = `Usage: p9p serve DIR --listen ADDR [--ro] [--public]
+export const USAGE = `Usage: p9p serve DIR --listen ADDR [--ro] [--public] [--map-uid G:H[:N]]... [--map-gid G:H[:N]]...
        p9p [-a ADDR] ls [-l] [PATH...]
        p9p [-a ADDR] read PATH          (the file to stdout)
        p9p [-a ADDR] write PATH         (stdin to the file, created or truncated)
@@ -22,7 +23,9 @@ export const USAGE = `Usage: p9p serve DIR --listen ADDR [--ro] [--public]
 
 ADDR is a Plan 9 dial string: tcp!HOST!PORT or unix!/PATH (default: $P9P_ADDR).
 serve speaks 9P2000.L; TCP is served on loopback only unless --public is given.
---ro refuses every change (EROFS). Exit status: 0 ok, 1 error (ENOENT, ...), 2 usage.`;
+--ro refuses every change (EROFS). --map-uid G:H:N shows host uids H..H+N-1 as guest uids
+G..G+N-1 (N defaults to 1; others show as 65534; chown maps back, EINVAL for an id not mapped);
+--map-gid the same for groups. Exit status: 0 ok, 1 error (ENOENT, ...), 2 usage.`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -33,7 +36,7 @@ export type ClientOp = 'ls' | 'read' | 'write' | 'stat' | 'mkdir' | 'rm' | 'mv';
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'serve'; dir: string; listen: Address; readOnly: boolean }
+  | { kind: 'serve'; dir: string; listen: Address; readOnly: boolean; uidMap?: IdRange[]; gidMap?: IdRange[] }
   | { kind: 'client'; op: ClientOp; address: Address; long: boolean; paths: string[] };
 
 const OPS: readonly string[] = ['ls', 'read', 'write', 'stat', 'mkdir', 'rm', 'mv'];
@@ -44,6 +47,13 @@ function address(s: string): Address {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** `G:H[:N]` for --map-uid / --map-gid. */
+function idRange(flag: string, v: string): IdRange {
+  const m = /^(\d{1,10}):(\d{1,10})(?::(\d{1,10}))?$/.exec(v);
+  if (m === null) throw new UsageError(`${flag} takes GUEST:HOST[:COUNT], not ${JSON.stringify(v)}`);
+  return { guest: Number(m[1]), host: Number(m[2]), ...(m[3] === undefined ? {} : { count: Number(m[3]) }) };
 }
 
 function isLoopback(host: string): boolean {
@@ -62,6 +72,8 @@ export function parseArgs(opts: { argv: readonly string[]; env: Readonly<Record<
   let readOnly = false;
   let pub = false;
   let long = false;
+  const uidMap: IdRange[] = [];
+  const gidMap: IdRange[] = [];
   const words: string[] = [];
   const argv = [...opts.argv];
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +93,8 @@ export function parseArgs(opts: { argv: readonly string[]; env: Readonly<Record<
     else if (a === '--listen') listen = value();
     else if (a === '--ro') readOnly = true;
     else if (a === '--public') pub = true;
+    else if (a === '--map-uid') uidMap.push(idRange(a, value()));
+    else if (a === '--map-gid') gidMap.push(idRange(a, value()));
     else if (a === '-l') long = true;
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else words.push(a);
@@ -95,10 +109,10 @@ export function parseArgs(opts: { argv: readonly string[]; env: Readonly<Record<
       throw new UsageError(`refusing to serve on ${where.host}: not loopback (add --public to mean it)`);
     }
     if (long || addr !== undefined) throw new UsageError('serve takes no -l or -a');
-    return { kind: 'serve', dir: rest[0]!, listen: where, readOnly };
+    return { kind: 'serve', dir: rest[0]!, listen: where, readOnly, ...(uidMap.length > 0 ? { uidMap } : {}), ...(gidMap.length > 0 ? { gidMap } : {}) };
   }
   if (!OPS.includes(cmd)) throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
-  if (listen !== undefined || readOnly || pub) throw new UsageError(`${cmd} takes no --listen, --ro or --public`);
+  if (listen !== undefined || readOnly || pub || uidMap.length > 0 || gidMap.length > 0) throw new UsageError(`${cmd} takes no --listen, --ro, --public or --map-uid/--map-gid`);
   if (long && cmd !== 'ls') throw new UsageError('-l is for ls');
   const op = cmd as ClientOp;
   const want: Record<ClientOp, [number, number]> = { ls: [0, Infinity], read: [1, 1], write: [1, 1], stat: [1, Infinity], mkdir: [1, Infinity], rm: [1, Infinity], mv: [2, 2] };

@@ -88,6 +88,13 @@ describe('p9p in process', () => {
     expect(u.err).toMatch(/^p9p: unknown command "frob"\nUsage: p9p/);
     const dead = await main(['-a', `unix!${join(base, 'nobody.sock')}`, 'ls'], { stdin: Readable.from([]), stdout: new PassThrough(), stderr: new PassThrough().resume(), env: {} });
     expect(dead).toBe(1);
+    // Overlapping --map-uid ranges: usage, before anything listens.
+    const err = new PassThrough();
+    let said = '';
+    err.on('data', (d: Buffer) => (said += d.toString()));
+    const overlap = await main(['serve', base, '--listen', `unix!${join(base, 'never.sock')}`, '--map-uid', '0:10:5', '--map-uid', '3:100'], { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err, env: {} });
+    expect(overlap).toBe(2);
+    expect(said).toMatch(/^p9p: uidMap: guest ids 3\.\. are in two ranges\nUsage: p9p/);
   });
 
   it('--help and --version', async () => {

@@ -147,7 +147,13 @@ async function client(cmd: Extract<Command, { kind: 'client' }>, io: Io): Promis
 const MAX_CONNECTIONS = 256;
 
 async function serveDir(cmd: Extract<Command, { kind: 'serve' }>, io: Io): Promise<void> {
-  const fs = new LocalFs({ root: cmd.dir, readOnly: cmd.readOnly });
+  let fs: LocalFs;
+  try {
+    fs = new LocalFs({ root: cmd.dir, readOnly: cmd.readOnly, ...(cmd.uidMap ? { uidMap: cmd.uidMap } : {}), ...(cmd.gidMap ? { gidMap: cmd.gidMap } : {}) });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
   const server = await listen({
     address: cmd.listen,
     onConnection: (sock) => void serve({ stream: sock, handler: fs }),
@@ -207,6 +213,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     else await client(cmd, io);
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      await put(io.stderr, `p9p: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
     const what = cmd.kind === 'serve' ? `serve ${cmd.dir}` : `${cmd.op} ${cmd.paths.join(' ')}`.trim();
     await put(io.stderr, `p9p: ${what}: ${describeError(e).split('\n')[0]}\n`);
     return 1;

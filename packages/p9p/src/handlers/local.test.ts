@@ -1,6 +1,6 @@
 // LocalFs served by serve() and driven by the client over an in-memory pair;
 // every result is also checked on the host directory itself.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -161,6 +161,30 @@ describe('LocalFs', () => {
     await s.setattr({ path: 'f', uid: 1000, gid: 100 });
     expect(statSync(join(root, 'f')).uid).toBe(0);
     expect(await code(s.setattr({ path: 'f', uid: 0 }))).toBe('EPERM');
+  });
+
+  it('maps owners through uid and gid ranges both ways, as a user namespace does', async () => {
+    const { s } = await connect({ uidMap: [{ guest: 0, host: 100_000, count: 65_536 }, { guest: 70_000, host: 0 }], gidMap: [{ guest: 1000, host: 5000, count: 10 }] });
+    const f = join(root, 'f');
+    writeFileSync(f, '');
+    chownSync(f, 101_000, 5003);
+    let a = await s.stat({ path: 'f' });
+    expect([a.uid, a.gid]).toEqual([1000, 1003]);
+    // Host root is guest 70000 here; a host id no range covers shows as 65534.
+    chownSync(f, 0, 7);
+    a = await s.stat({ path: 'f' });
+    expect([a.uid, a.gid]).toEqual([70_000, 65_534]);
+    // A chown from the guest lands on the mapped host ids.
+    await s.setattr({ path: 'f', uid: 2000, gid: 1009 });
+    expect([statSync(f).uid, statSync(f).gid]).toEqual([102_000, 5009]);
+    // An id no range covers: EINVAL, nothing changed.
+    expect(await code(s.setattr({ path: 'f', uid: 65_536 }))).toBe('EINVAL');
+    expect(await code(s.setattr({ path: 'f', gid: 1010 }))).toBe('EINVAL');
+    expect([statSync(f).uid, statSync(f).gid]).toEqual([102_000, 5009]);
+    // Bad maps are refused when the handler is made (no fd left open).
+    const bad = [[], [{ guest: 0, host: 0, count: 0 }], [{ guest: 0, host: 10, count: 5 }, { guest: 3, host: 100 }], [{ guest: 0, host: 10, count: 5 }, { guest: 10, host: 12 }], [{ guest: -1, host: 0 }], [{ guest: 0xfffffffe, host: 0, count: 2 }], [{ guest: 1.5, host: 0 }]];
+    for (const m of bad) expect(() => new LocalFs({ root, uidMap: m }), JSON.stringify(m)).toThrow(RangeError);
+    expect(() => new LocalFs({ root, uid: 1, uidMap: [{ guest: 0, host: 0 }] })).toThrow(/exclude/);
   });
 
   it('lists large directories with stable cookies, page by page', async () => {

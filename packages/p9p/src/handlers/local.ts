@@ -94,6 +94,18 @@ export interface LocalFsOptions {
   uid?: number;
   /** Group every file is reported with, as `uid`. */
   gid?: number;
+  /**
+   * Owners as the guest sees them, as a user namespace's uid_map: guest ids `guest` ..
+   * `guest + count - 1` are host ids `host` .. (count defaults to 1). Reported owners are
+   * mapped host to guest (a host id not mapped is reported as `overflowId`); setattr's owner
+   * is mapped guest to host, and one not mapped is refused (EINVAL, as chown(2) in a user
+   * namespace). Files are still created owned by the server's user. Not with `uid`.
+   */
+  uidMap?: readonly IdRange[];
+  /** Groups as the guest sees them, as `uidMap`. Not with `gid`. */
+  gidMap?: readonly IdRange[];
+  /** The owner reported for a host id no range maps (default 65534, Linux's overflowuid). */
+  overflowId?: number;
   /** Files and directories held open by fids at once, over all connections (default 1024); past it EMFILE. */
   maxOpenFiles?: number;
   /** The iounit returned by open/create (default 0: the client uses msize - 24). */
@@ -105,6 +117,54 @@ export interface LocalFsOptions {
    * its next Treaddir, and its cookies then count in that new listing.
    */
   maxListingBytes?: number;
+}
+
+/** Ids `guest` .. `guest + count - 1` in the guest are `host` .. in the host. */
+export interface IdRange {
+  guest: number;
+  host: number;
+  /** Default 1. */
+  count?: number;
+}
+
+/** Most ranges in a map (Linux's uid_map allows 340). */
+const MAX_RANGES = 340;
+/** (uid_t) -1 means "unchanged" to chown(2): never a mapped id. */
+const ID_MAX = 0xfffffffe;
+
+/** A checked uid or gid map: ranges that overlap on neither side, and lookups both ways. */
+class IdMap {
+  private readonly ranges: { guest: number; host: number; count: number }[];
+
+  constructor(what: string, ranges: readonly IdRange[]) {
+    if (ranges.length === 0 || ranges.length > MAX_RANGES) throw new RangeError(`${what}: 1 to ${MAX_RANGES} ranges, not ${ranges.length}`);
+    this.ranges = ranges.map((r) => {
+      const count = r.count ?? 1;
+      for (const [k, v] of [['guest', r.guest], ['host', r.host], ['count', count]] as const) {
+        if (!Number.isInteger(v) || v < (k === 'count' ? 1 : 0) || v > ID_MAX) throw new RangeError(`${what}: ${k} ${String(v)} is not an id`);
+      }
+      if (r.guest + count - 1 > ID_MAX || r.host + count - 1 > ID_MAX) throw new RangeError(`${what}: range ${r.guest}:${r.host}:${count} runs past ${ID_MAX}`);
+      return { guest: r.guest, host: r.host, count };
+    });
+    for (const side of ['guest', 'host'] as const) {
+      const sorted = [...this.ranges].sort((a, b) => a[side] - b[side]);
+      for (let i = 1; i < sorted.length; i++) {
+        const a = sorted[i - 1] as { guest: number; host: number; count: number };
+        const b = sorted[i] as { guest: number; host: number; count: number };
+        if (a[side] + a.count > b[side]) throw new RangeError(`${what}: ${side} ids ${b[side]}.. are in two ranges`);
+      }
+    }
+  }
+
+  toGuest(host: number): number | undefined {
+    for (const r of this.ranges) if (host >= r.host && host < r.host + r.count) return r.guest + (host - r.host);
+    return undefined;
+  }
+
+  toHost(guest: number): number | undefined {
+    for (const r of this.ranges) if (guest >= r.guest && guest < r.guest + r.count) return r.host + (guest - r.guest);
+    return undefined;
+  }
 }
 
 interface DirEntryRef {
@@ -147,6 +207,9 @@ export class LocalFs implements Handler<LocalFid> {
   private readonly rootDev: bigint;
   private readonly uid: number | undefined;
   private readonly gid: number | undefined;
+  private readonly uidMap: IdMap | undefined;
+  private readonly gidMap: IdMap | undefined;
+  private readonly overflowId: number;
   private readonly iounit: number;
   private open = 0;
   private readonly maxListingBytes: number;
@@ -160,6 +223,12 @@ export class LocalFs implements Handler<LocalFid> {
     this.maxOpenFiles = opts.maxOpenFiles ?? 1024;
     this.uid = opts.uid;
     this.gid = opts.gid;
+    if (opts.uidMap !== undefined && opts.uid !== undefined) throw new RangeError('LocalFs: uid and uidMap exclude each other');
+    if (opts.gidMap !== undefined && opts.gid !== undefined) throw new RangeError('LocalFs: gid and gidMap exclude each other');
+    this.uidMap = opts.uidMap === undefined ? undefined : new IdMap('uidMap', opts.uidMap);
+    this.gidMap = opts.gidMap === undefined ? undefined : new IdMap('gidMap', opts.gidMap);
+    this.overflowId = opts.overflowId ?? 65534;
+    if (!Number.isInteger(this.overflowId) || this.overflowId < 0 || this.overflowId > ID_MAX) throw new RangeError(`LocalFs: overflowId ${String(opts.overflowId)} is not an id`);
     this.iounit = opts.iounit ?? 0;
     this.maxListingBytes = opts.maxListingBytes ?? 32 * 1024 * 1024;
     // The one path resolved by the kernel as given: the operator's choice of root.
@@ -415,8 +484,8 @@ export class LocalFs implements Handler<LocalFid> {
       valid: P9_GETATTR_BASIC | P9_GETATTR_BTIME,
       qid: qidOf(kindOf(st), st.ino),
       mode: Number(st.mode),
-      uid: this.uid ?? Number(st.uid),
-      gid: this.gid ?? Number(st.gid),
+      uid: this.uid ?? this.reported(this.uidMap, Number(st.uid)),
+      gid: this.gid ?? this.reported(this.gidMap, Number(st.gid)),
       nlink: st.nlink,
       rdev: st.rdev,
       size: st.size,
@@ -439,8 +508,8 @@ export class LocalFs implements Handler<LocalFid> {
     this.writable();
     let uid = -1;
     let gid = -1;
-    if ((a.valid & P9_SETATTR_UID) !== 0) uid = this.owner(a.uid, this.uid);
-    if ((a.valid & P9_SETATTR_GID) !== 0) gid = this.owner(a.gid, this.gid);
+    if ((a.valid & P9_SETATTR_UID) !== 0) uid = this.owner(a.uid, this.uid, this.uidMap, 'uid');
+    if ((a.valid & P9_SETATTR_GID) !== 0) gid = this.owner(a.gid, this.gid, this.gidMap, 'gid');
     const times = (a.valid & (P9_SETATTR_ATIME | P9_SETATTR_MTIME)) !== 0;
     await this.atNode(fid, async (dirFd, name) => {
       const ref = await openFd(at(dirFd, name), NODE_REF);
@@ -669,10 +738,21 @@ export class LocalFs implements Handler<LocalFid> {
     }
   }
 
-  private owner(asked: number, mapped: number | undefined): number {
-    if (mapped === undefined) return asked;
-    if (asked === mapped) return -1;
+  /** The host id setattr sets for the guest's `asked` (-1: leave as it is). */
+  private owner(asked: number, fixed: number | undefined, map: IdMap | undefined, what: string): number {
+    if (map !== undefined) {
+      const host = map.toHost(asked);
+      if (host === undefined) throw err(ERRNO.EINVAL, `${what} ${asked} is not mapped`);
+      return host;
+    }
+    if (fixed === undefined) return asked;
+    if (asked === fixed) return -1;
     throw err(ERRNO.EPERM, 'owners are mapped');
+  }
+
+  /** A host owner as the guest sees it. */
+  private reported(map: IdMap | undefined, host: number): number {
+    return map === undefined ? host : (map.toGuest(host) ?? this.overflowId);
   }
 }
 
