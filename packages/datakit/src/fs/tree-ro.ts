@@ -115,17 +115,21 @@ export class RoFile implements Node {
     return this.path[this.path.length - 1] ?? '';
   }
 
-  private async blob(): Promise<{ entry: TreeEntry; data: Uint8Array }> {
+  /** This file's entry in the tree of the moment. */
+  private async entry(): Promise<TreeEntry> {
     const entry = await findEntry(this.store, await this.root(), this.path);
     if (entry === undefined) throw noEntry(this.path.join('/'));
     if (entry.type === 'tree') throw isDir();
+    return entry;
+  }
+
+  private async blob(): Promise<{ entry: TreeEntry; data: Uint8Array }> {
+    const entry = await this.entry();
     return { entry, data: await this.store.readBlob(entry.oid) };
   }
 
   async stat(): Promise<Stat> {
-    const entry = await findEntry(this.store, await this.root(), this.path);
-    if (entry === undefined) throw noEntry(this.path.join('/'));
-    if (entry.type === 'tree') throw isDir();
+    const entry = await this.entry();
     // The size from the object's header: `ls -l` must not read every file whole.
     return { size: await this.store.blobSize(entry.oid), perm: entry.mode === '100755' ? 0o555 : 0o444, version: parseInt(entry.oid.slice(0, 8), 16) };
   }
